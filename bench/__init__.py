@@ -1,0 +1,1 @@
+"""wisetrader's benchmark harness (``python -m bench``)."""

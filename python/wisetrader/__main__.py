@@ -1,0 +1,3 @@
+from wisetrader.cli import main
+
+main()

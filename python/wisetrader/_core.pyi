@@ -1,0 +1,3 @@
+"""Type stubs for the Rust extension ``wisetrader._core``."""
+
+__version__: str

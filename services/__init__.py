@@ -1,0 +1,1 @@
+"""Deployable processes: each module wires library parts together and holds no logic of its own."""
