@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from wisetrader.bus.inprocess import InProcessBus
-from wisetrader.bus.protocol import Bus, Consumer, Delivery
+from wisetrader.bus.protocol import Bus, CommitError, Consumer, Delivery
 from wisetrader.settings import Settings
 
-__all__ = ["Bus", "Consumer", "Delivery", "InProcessBus", "from_settings"]
+__all__ = ["Bus", "CommitError", "Consumer", "Delivery", "InProcessBus", "from_settings"]
 
 
 def from_settings(settings: Settings) -> Bus:

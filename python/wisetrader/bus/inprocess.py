@@ -56,7 +56,7 @@ class InProcessConsumer:
         # Nothing is durable in process; the count only feeds stats.
         self._committed = self._polled
 
-    async def lag(self) -> int:
+    async def lag(self) -> int | None:
         return sum(len(q.items) for q in self._queues)
 
     def decode_errors(self) -> dict[str, int]:

@@ -19,8 +19,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
-from wisetrader.bus.protocol import Delivery
+from wisetrader.bus.protocol import CommitError, Delivery
 from wisetrader.events import Event, EventDecodeError, Family, decode, encode
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,21 @@ class KafkaConsumer:
         return out
 
     async def commit(self) -> None:
-        await self._consumer.commit()
+        try:
+            await self._consumer.commit()
+        except KafkaError as exc:
+            raise CommitError(f"Kafka commit failed: {exc!r}") from exc
 
-    async def lag(self) -> int:
-        # The high-water mark is the one the last fetch saw, so this is as fresh as the last poll.
-        total = 0
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is not None:
-                total += max(0, high - await self._consumer.position(tp))
-        return total
+    async def lag(self) -> int | None:
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return None  # not (yet) a member with partitions: lag unknown
+        try:
+            ends = await self._consumer.end_offsets(assigned)
+            positions = [await self._consumer.position(tp) for tp in assigned]
+        except KafkaError:
+            return None  # broker unreachable or partitions moving: unknown
+        return sum(max(0, ends[tp] - pos) for tp, pos in zip(assigned, positions, strict=True))
 
     def decode_errors(self) -> dict[str, int]:
         return dict(self._errors)

@@ -14,6 +14,10 @@ from typing import Protocol
 from wisetrader.events import Event, Family
 
 
+class CommitError(RuntimeError):
+    """The backend could not commit (broker down, group rebalanced). What was polled comes again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One event as a consumer received it, with where it came from."""
@@ -32,11 +36,15 @@ class Consumer(Protocol):
         ...
 
     async def commit(self) -> None:
-        """Mark everything returned by :meth:`poll` so far as handled (call after the durable write)."""
+        """Mark everything returned by :meth:`poll` so far as handled (call after the durable write).
+
+        Raises :class:`CommitError` when that is not possible right now; the caller may carry on, as the
+        uncommitted events are redelivered and deduplicated at the sink.
+        """
         ...
 
-    async def lag(self) -> int:
-        """Events published to this consumer's partitions that it has not polled yet."""
+    async def lag(self) -> int | None:
+        """Events published to this consumer's partitions not polled yet; None while none is assigned."""
         ...
 
     def decode_errors(self) -> dict[str, int]:
