@@ -78,7 +78,7 @@ def _layout(cls: type[Event]) -> tuple[tuple[str, str, pa.DataType], ...]:
 
 
 def columns_of(cls: type[Event]) -> list[str]:
-    """Column names the table of ``cls`` must have, in order (tested against the migrations)."""
+    """Column names the table of ``cls`` must have (tested against the migrations)."""
     return ["v", *(column for _, column, _ in _layout(cls))]
 
 
