@@ -13,7 +13,6 @@ import signal
 import sys
 
 import orjson
-
 from wisetrader.bus import from_settings
 from wisetrader.settings import get_settings
 from wisetrader.store import Store
@@ -33,7 +32,9 @@ async def main(until_idle: bool, stats_every: float) -> None:
     bus = from_settings(settings)
     await bus.start()
     consumer = await bus.consumer(settings.writer_group, STORED_FAMILIES)
-    writer = StoreWriter(consumer, store, batch_rows=settings.writer_batch_rows, batch_ms=settings.writer_batch_ms)
+    writer = StoreWriter(
+        consumer, store, batch_rows=settings.writer_batch_rows, batch_ms=settings.writer_batch_ms
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -27,11 +27,17 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = Field(default="wisetrader", description="topics are <prefix>.<family>")
 
     # Analytics store (wisetrader.store): ClickHouse, embedded chDB unless a server DSN is given.
-    store_dsn: str = Field(default="", description="chdb://PATH or http(s)://host:port; empty: chdb under data_dir")
+    store_dsn: str = Field(
+        default="", description="chdb://PATH or http(s)://host:port; empty: chdb under data_dir"
+    )
     store_database: str = Field(default="wisetrader", description="ClickHouse database")
     writer_group: str = Field(default="store-writer", description="consumer group of the store writer")
-    writer_batch_rows: int = Field(default=10_000, ge=1, description="insert when this many events are buffered")
-    writer_batch_ms: int = Field(default=500, ge=1, description="or when the oldest buffered event is this old")
+    writer_batch_rows: int = Field(
+        default=10_000, ge=1, description="insert when this many events are buffered"
+    )
+    writer_batch_ms: int = Field(
+        default=500, ge=1, description="or when the oldest buffered event is this old"
+    )
 
     def resolved_store_dsn(self) -> str:
         return self.store_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-
 from wisetrader.bus.kafka import KafkaBus
 from wisetrader.devtools.kafka import KafkaBroker
 from wisetrader.store import Store

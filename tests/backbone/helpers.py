@@ -35,8 +35,15 @@ def make_fill(i: int, symbol: str = "BTCUSDT", venue: str = "binance-spot", **kw
 def make_top(i: int, symbol: str) -> BookTop:
     px = Decimal(1000 + i)
     return BookTop(
-        ts_ns=i, venue="bybit-spot", symbol=symbol, recv_ns=i, bid_px=px, bid_qty=Decimal("1.5"),
-        ask_px=px + Decimal("0.5"), ask_qty=Decimal(2), id=f"top-{symbol}-{i}",
+        ts_ns=i,
+        venue="bybit-spot",
+        symbol=symbol,
+        recv_ns=i,
+        bid_px=px,
+        bid_qty=Decimal("1.5"),
+        ask_px=px + Decimal("0.5"),
+        ask_qty=Decimal(2),
+        id=f"top-{symbol}-{i}",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from datetime import UTC, datetime
@@ -12,7 +13,6 @@ import pytest
 from helpers import make_fill
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wisetrader.analytics import (
     build_ledger,
     compute,
@@ -32,9 +32,27 @@ T0 = int(datetime(2024, 1, 1, 10, tzinfo=UTC).timestamp()) * 10**9
 HOUR = 3_600 * 10**9
 
 
-def fill(i: int, t: int, side: str, qty: str, price: str, fee: str, fee_currency: str = "USDT", bot: str = "b1", **kw: object) -> Fill:
+def fill(
+    i: int,
+    t: int,
+    side: str,
+    qty: str,
+    price: str,
+    fee: str,
+    fee_currency: str = "USDT",
+    bot: str = "b1",
+    **kw: object,
+) -> Fill:
     return make_fill(
-        i, ts_ns=t, side=side, qty=D(qty), price=D(price), fee=D(fee), fee_currency=fee_currency, bot_id=bot, **kw
+        i,
+        ts_ns=t,
+        side=side,
+        qty=D(qty),
+        price=D(price),
+        fee=D(fee),
+        fee_currency=fee_currency,
+        bot_id=bot,
+        **kw,
     )
 
 
@@ -64,7 +82,14 @@ def example(store: Store) -> pl.DataFrame:
 def test_fifo_realized_unrealized_and_fees(example: pl.DataFrame) -> None:
     # f3 closes f1: 110-100 - 0.1 (entry fee) - 0.11 = 9.79; f4 closes f2: 80-90 - 0.09 - 0.08 = -10.17;
     # f6 closes half of f5: 95-85 - 0.085 - 0.095 = 9.82. The open half: 100-85-0.085 = 14.915 at 100.
-    assert example["fee_in_quote"].to_list() == [D("0.1"), D("0.09"), D("0.11"), D("0.08"), D("0.17"), D("0.095")]
+    assert example["fee_in_quote"].to_list() == [
+        D("0.1"),
+        D("0.09"),
+        D("0.11"),
+        D("0.08"),
+        D("0.17"),
+        D("0.095"),
+    ]
     assert example["realized"].to_list() == [D(0), D(0), D("9.79"), D("-10.17"), D(0), D("9.82")]
     assert example["position"].to_list() == [D(1), D(2), D(1), D(0), D(2), D(1)]
     assert unrealized(example, MARKS)["unrealized"].sum() == D("14.915")
@@ -83,15 +108,25 @@ def test_average_cost_differs_per_trade_not_in_total(store: Store) -> None:
 def test_grid_profit_floating_total_by_bot_and_fees_by_currency(example: pl.DataFrame) -> None:
     by_bot = pnl_by(example, ["bot_id"], MARKS)
     rows = {r["bot_id"]: r for r in by_bot.iter_rows(named=True)}
-    assert rows["b1"]["grid_profit"] == D("-0.38") and rows["b1"]["floating"] == 0 and rows["b1"]["total"] == D("-0.38")
+    assert (
+        rows["b1"]["grid_profit"] == D("-0.38")
+        and rows["b1"]["floating"] == 0
+        and rows["b1"]["total"] == D("-0.38")
+    )
     assert rows["b2"]["grid_profit"] == D("9.82") and rows["b2"]["floating"] == D("14.915")
     assert rows["b2"]["total"] == D("24.735")
     assert rows["b1"]["fees"] == D("0.38") and rows["b2"]["fees"] == D("0.265")
-    assert rows["b1"]["fills"] == 4 and rows["b1"]["trades"] == 2 and rows["b1"]["volume"] == pytest.approx(380)
+    assert (
+        rows["b1"]["fills"] == 4 and rows["b1"]["trades"] == 2 and rows["b1"]["volume"] == pytest.approx(380)
+    )
     by_symbol = pnl_by(example, ["symbol"], MARKS)
     assert by_symbol["total"].to_list() == [D("24.355")]
     fees = fees_by_currency(example, ["bot_id"]).rows()
-    assert fees == [("b1", "USDT", D("0.38"), D("0.38"), 4), ("b2", "BTC", D("0.002"), D("0.17"), 1), ("b2", "USDT", D("0.095"), D("0.095"), 1)]
+    assert fees == [
+        ("b1", "USDT", D("0.38"), D("0.38"), 4),
+        ("b2", "BTC", D("0.002"), D("0.17"), 1),
+        ("b2", "USDT", D("0.095"), D("0.095"), 1),
+    ]
 
 
 def test_equity_drawdown_and_ratios_match_the_hand_computation(example: pl.DataFrame) -> None:
@@ -107,7 +142,7 @@ def test_equity_drawdown_and_ratios_match_the_hand_computation(example: pl.DataF
     assert dd.end == datetime.fromtimestamp((T0 + 3 * DAY) / 1e9, UTC)
 
     eod = [989.81, 1029.70, 999.62, 999.45, 1024.355]
-    r = [eod[0] / 1000 - 1] + [b / a - 1 for a, b in zip(eod, eod[1:], strict=False)]
+    r = [eod[0] / 1000 - 1] + [b / a - 1 for a, b in itertools.pairwise(eod)]
     assert daily_returns(curve, 1000.0).to_list() == pytest.approx(r)
 
     m = compute(example, 1000.0, curve)
@@ -147,7 +182,9 @@ def test_fees_in_a_third_currency_use_the_producers_rate_or_stay_unconverted() -
 def test_short_positions_and_flips() -> None:
     fills = [
         fill(1, T0, "sell", "2", "100", "0"),  # open short 2 @100
-        fill(2, T0 + 1, "buy", "3", "90", "0.3"),  # close 2 (+20, fee share 0.2) and open long 1 @90 (fee 0.1)
+        fill(
+            2, T0 + 1, "buy", "3", "90", "0.3"
+        ),  # close 2 (+20, fee share 0.2) and open long 1 @90 (fee 0.1)
         fill(3, T0 + 2, "sell", "1", "95", "0"),  # close long: +5 - 0.1
     ]
     ledger = build_ledger(to_arrow(Fill, fills))
@@ -166,9 +203,17 @@ def test_empty_ledger_has_empty_curve_and_no_ratios() -> None:
 prices = st.integers(min_value=100, max_value=100_000).map(lambda c: D(c) / 100)
 quantities = st.integers(min_value=1, max_value=5_000).map(lambda m: D(m) / 1000)
 fill_specs = st.lists(
-    st.tuples(st.sampled_from(["buy", "sell"]), quantities, prices, st.integers(0, 50), st.sampled_from(["USDT", "BTC"]),
-              st.sampled_from(["BTCUSDT", "ETHUSDT"]), st.sampled_from(["b1", "b2"])),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.sampled_from(["buy", "sell"]),
+        quantities,
+        prices,
+        st.integers(0, 50),
+        st.sampled_from(["USDT", "BTC"]),
+        st.sampled_from(["BTCUSDT", "ETHUSDT"]),
+        st.sampled_from(["b1", "b2"]),
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 

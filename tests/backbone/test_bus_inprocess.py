@@ -10,7 +10,9 @@ from wisetrader.events import BookTop, Family, Fill
 
 def _top(i: int, symbol: str = "BTCUSDT") -> BookTop:
     d = Decimal(i)
-    return BookTop(ts_ns=i, venue="binance-spot", symbol=symbol, recv_ns=i, bid_px=d, bid_qty=d, ask_px=d, ask_qty=d)
+    return BookTop(
+        ts_ns=i, venue="binance-spot", symbol=symbol, recv_ns=i, bid_px=d, bid_qty=d, ask_px=d, ask_qty=d
+    )
 
 
 async def test_slow_consumer_never_blocks_the_publisher_and_drops_are_counted() -> None:
@@ -65,8 +67,18 @@ async def test_poll_waits_for_a_publish_and_times_out_when_idle() -> None:
     assert time.monotonic() - started >= 0.04
 
     fill = Fill(
-        ts_ns=1, venue="okx", symbol="BTC-USDT", trade_id="1", client_order_id="c", side="buy", price=Decimal(1),
-        qty=Decimal(1), base="BTC", quote="USDT", fee=Decimal(0), fee_currency="USDT",
+        ts_ns=1,
+        venue="okx",
+        symbol="BTC-USDT",
+        trade_id="1",
+        client_order_id="c",
+        side="buy",
+        price=Decimal(1),
+        qty=Decimal(1),
+        base="BTC",
+        quote="USDT",
+        fee=Decimal(0),
+        fee_currency="USDT",
     )
     asyncio.get_running_loop().call_later(0.01, bus.publish_nowait, fill)
     got = await consumer.poll(timeout_s=5)

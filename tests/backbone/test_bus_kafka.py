@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer
 from helpers import collect, make_fill, make_top
-
 from wisetrader.bus.kafka import KafkaBus, KafkaConsumer
 from wisetrader.events import Family, Health, encode
 
@@ -46,7 +45,9 @@ async def test_round_trip_keys_topics_and_per_symbol_order(
     assert len({next(iter(p)) for (f, _), p in partitions.items() if f is Family.MARKET}) > 1  # spread out
 
     # On the wire: the topic is per family and the key is venue:symbol.
-    raw = AIOKafkaConsumer(f"{topic_prefix}.market", bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    raw = AIOKafkaConsumer(
+        f"{topic_prefix}.market", bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
     await raw.start()
     try:
         records = await raw.getmany(timeout_ms=5000, max_records=10)

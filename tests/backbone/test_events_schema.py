@@ -6,7 +6,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from wisetrader.events import (
     EVENT_TYPES,
     BookTop,
@@ -30,22 +29,53 @@ BASE = {"ts_ns": 1_700_000_000_123_456_789, "venue": "binance-spot", "symbol": "
 D = Decimal
 
 SAMPLES: list[Event] = [
-    BookTop(**BASE, recv_ns=1_700_000_000_200_000_000, bid_px=D("37000.10"), bid_qty=D("0.5"), ask_px=D("37000.2"), ask_qty=D("1")),
+    BookTop(
+        **BASE,
+        recv_ns=1_700_000_000_200_000_000,
+        bid_px=D("37000.10"),
+        bid_qty=D("0.5"),
+        ask_px=D("37000.2"),
+        ask_qty=D("1"),
+    ),
     Trade(**BASE, recv_ns=1, trade_id="42", price=D("37000.1"), qty=D("0.00001"), side="sell"),
-    OrderIntent(**BASE, client_order_id="g1L3C0", side="buy", order_type="limit", price=D("36000"), qty=D("0.01")),
+    OrderIntent(
+        **BASE, client_order_id="g1L3C0", side="buy", order_type="limit", price=D("36000"), qty=D("0.01")
+    ),
     RiskDecision(**BASE, client_order_id="g1L3C0", accepted=False, rule="max_open_orders", detail="10 open"),
     OrderUpdate(
-        **BASE, client_order_id="g1L3C0", venue_order_id="889", status="partially_filled", side="buy",
-        order_type="limit", price=D("36000"), qty=D("0.01"), filled_qty=D("0.004"),
+        **BASE,
+        client_order_id="g1L3C0",
+        venue_order_id="889",
+        status="partially_filled",
+        side="buy",
+        order_type="limit",
+        price=D("36000"),
+        qty=D("0.01"),
+        filled_qty=D("0.004"),
     ),
     Fill(
-        **BASE, trade_id="1001", client_order_id="g1L3C0", side="buy", price=D("36000"), qty=D("0.004"),
-        base="BTC", quote="USDT", fee=D("0.000004"), fee_currency="BTC", liquidity="maker",
+        **BASE,
+        trade_id="1001",
+        client_order_id="g1L3C0",
+        side="buy",
+        price=D("36000"),
+        qty=D("0.004"),
+        base="BTC",
+        quote="USDT",
+        fee=D("0.000004"),
+        fee_currency="BTC",
+        liquidity="maker",
     ),
     BotState(**BASE, state="running", position_qty=D("0.004"), avg_price=D("36000"), open_orders=9),
     PnlSnapshot(
-        **BASE, quote="USDT", mark_price=D("37000"), position_qty=D("0.004"), realized=D("1.5"),
-        unrealized=D("4"), fees=D("0.144"), equity=D("1005.5"),
+        **BASE,
+        quote="USDT",
+        mark_price=D("37000"),
+        position_qty=D("0.004"),
+        realized=D("1.5"),
+        unrealized=D("4"),
+        fees=D("0.144"),
+        equity=D("1005.5"),
     ),
     Signal(**BASE, strategy="breakout", side="buy", price=None, text="BTC breaks 37k"),
     Health(ts_ns=1, venue="", symbol="", component="writer", status="ok"),

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from helpers import make_fill, make_top
 from test_events_schema import SAMPLES
-
 from wisetrader.events import Fill, Health, OrderUpdate
 from wisetrader.store import TABLE_OF, Store, columns_of
 from wisetrader.store.migrations import MIGRATIONS

@@ -14,11 +14,9 @@ from pathlib import Path
 import orjson
 import pytest
 from helpers import make_fill, make_top
-
 from wisetrader.bus import InProcessBus
 from wisetrader.bus.kafka import KafkaBus
 from wisetrader.devtools.kafka import KafkaBroker
-from wisetrader.events import Family
 from wisetrader.store import Store
 from wisetrader.store.writer import STORED_FAMILIES, StoreWriter
 
@@ -124,14 +122,20 @@ COUNT_FILLS = """
 import sys
 from wisetrader.store import Store
 store = Store(sys.argv[1], "wisetrader")
-print(store.count("fills"), store.count("fills", final=True), len({r["trade_id"] for r in store.fills().to_pylist()}))
+trade_ids = {r["trade_id"] for r in store.fills().to_pylist()}
+print(store.count("fills"), store.count("fills", final=True), len(trade_ids))
 """
 
 
 def _python(code_or_module: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *code_or_module], cwd=REPO, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, *code_or_module],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -145,14 +149,18 @@ async def test_writer_crash_between_insert_and_commit_leaves_no_duplicate_fill(
     await kafka_bus.flush()
     dsn = f"chdb://{tmp_path / 'store'}"
 
-    crashed = await asyncio.to_thread(_python, ["-c", textwrap.dedent(CRASHING_WRITER), kafka_bootstrap, topic_prefix, dsn])
+    crashed = await asyncio.to_thread(
+        _python, ["-c", textwrap.dedent(CRASHING_WRITER), kafka_bootstrap, topic_prefix, dsn]
+    )
     assert crashed.returncode == -9, crashed.stderr
     inserted_before_crash = int(crashed.stdout.split()[0])
     assert inserted_before_crash > 0
 
     env = {
-        "WISETRADER_BUS": "kafka", "WISETRADER_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WISETRADER_KAFKA_TOPIC_PREFIX": topic_prefix, "WISETRADER_STORE_DSN": dsn,
+        "WISETRADER_BUS": "kafka",
+        "WISETRADER_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "WISETRADER_KAFKA_TOPIC_PREFIX": topic_prefix,
+        "WISETRADER_STORE_DSN": dsn,
         "WISETRADER_STORE_DATABASE": "wisetrader",
     }
     restarted = await asyncio.to_thread(_python, ["-m", "services.writer", "--until-idle"], env)

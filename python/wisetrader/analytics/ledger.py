@@ -2,7 +2,7 @@
 
 Definitions (all amounts in the fill's quote currency):
 
-- **Fee in quote** (``fee_quote``): the fee as charged when ``fee_currency`` is the quote; ``fee × price``
+- **Fee in quote** (``fee_quote``): the fee as charged when ``fee_currency`` is the quote; ``fee * price``
   when it is the base; otherwise the producer's own conversion (``Fill.fee_quote``, e.g. BNB fees). A fee
   with neither is kept in its currency (``fee`` and ``fee_currency`` columns), counted as unconverted and
   left out of P&L. The traded quantity is the position change; a base fee is a quote cost, not a smaller
@@ -11,13 +11,13 @@ Definitions (all amounts in the fill's quote currency):
   subtract; a fill may close and then reopen in the other direction.
 - **Lots**: each opening fill makes a lot (quantity, cost, fee). **FIFO** closes the oldest lots first;
   **average cost** keeps a single lot, whose price is the quantity-weighted average of what opened it.
-- **Realized P&L of a fill** (``realized``) = Σ over the quantity it closes of (exit − entry) × side,
+- **Realized P&L of a fill** (``realized``) = Σ over the quantity it closes of (exit - entry) * side,
   minus the entry fees of the closed quantity, minus the share of its own fee that belongs to the closing
   part. Fees of the opening part stay with the open lot. So realized is net of every fee it relates to.
-- **Unrealized P&L at a mark** = position × mark − open cost − open lots' fees.
-- **Cash flow of a fill** = −price × qty for a buy, +price × qty for a sell, − fee in quote.
+- **Unrealized P&L at a mark** = position * mark - open cost - open lots' fees.
+- **Cash flow of a fill** = -price * qty for a buy, +price * qty for a sell, - fee in quote.
 
-With these, for any fill sequence and mark: Σ realized + unrealized = Σ cash flow + position × mark (what
+With these, for any fill sequence and mark: Σ realized + unrealized = Σ cash flow + position * mark (what
 the tests check on generated sequences). Arithmetic is exact :class:`~decimal.Decimal` with 50
 significant digits, rounded once to the store's 18 decimal places.
 """
@@ -42,7 +42,7 @@ Q18 = Decimal("1e-18")
 @dataclass
 class _Lot:
     qty: Decimal  # signed
-    cost: Decimal  # signed: qty × entry price
+    cost: Decimal  # signed: qty * entry price
     fee: Decimal  # entry fees still attached to this lot
 
 
@@ -88,13 +88,19 @@ class _Position:
             opened = _Lot(direction * remaining, direction * remaining * price, fee * remaining / qty)
             if self.method == "average" and self.lots:
                 only = self.lots[0]
-                only.qty, only.cost, only.fee = only.qty + opened.qty, only.cost + opened.cost, only.fee + opened.fee
+                only.qty, only.cost, only.fee = (
+                    only.qty + opened.qty,
+                    only.cost + opened.cost,
+                    only.fee + opened.fee,
+                )
             else:
                 self.lots.append(opened)
         return closed, realized
 
 
-def fee_in_quote(fee: Decimal, fee_currency: str, price: Decimal, base: str, quote: str, converted: Decimal | None) -> Decimal | None:
+def fee_in_quote(
+    fee: Decimal, fee_currency: str, price: Decimal, base: str, quote: str, converted: Decimal | None
+) -> Decimal | None:
     if fee_currency == quote:
         return fee
     if fee_currency == base:
@@ -117,13 +123,16 @@ def build_ledger(fills: pa.Table | pl.DataFrame, method: Method = "fifo") -> pl.
     df = df.sort(["ts", "venue", "symbol", "trade_id"], maintain_order=True)
     positions: dict[tuple[object, ...], _Position] = {}
     out: dict[str, list[object]] = {
-        k: [] for k in ("fee_in_quote", "closed_qty", "realized", "position", "open_cost", "open_fees", "cash_flow")
+        k: []
+        for k in ("fee_in_quote", "closed_qty", "realized", "position", "open_cost", "open_fees", "cash_flow")
     }
     keys = df.select(POSITION_KEY).rows()
     cols = df.select(["side", "price", "qty", "fee", "fee_currency", "fee_quote", "base", "quote"]).rows()
     with localcontext() as ctx:
         ctx.prec = 50
-        for key, (side, price, qty, fee, fee_currency, converted, base, quote) in zip(keys, cols, strict=True):
+        for key, (side, price, qty, fee, fee_currency, converted, base, quote) in zip(
+            keys, cols, strict=True
+        ):
             position = positions.setdefault(key, _Position(method))
             fq = fee_in_quote(fee, fee_currency, price, base, quote, converted)
             fee_q = fq if fq is not None else ZERO

@@ -3,7 +3,7 @@
 - **Grid profit** = Σ realized P&L of the group's fills (net of fees; see the ledger definitions).
 - **Floating P&L** = unrealized P&L of the group's open positions at the marks (default: each symbol's
   last fill price).
-- **Total** = grid profit + floating = Σ cash flow + position × mark.
+- **Total** = grid profit + floating = Σ cash flow + position * mark.
 - **Fees** are reported in quote (``fees``), and per charged currency by :func:`fees_by_currency`.
 """
 
@@ -29,8 +29,15 @@ def last_prices(ledger: pl.DataFrame) -> Marks:
 def unrealized(ledger: pl.DataFrame, marks: Marks | None = None) -> pl.DataFrame:
     """One row per open position key with its unrealized P&L at the mark (exact decimals)."""
     marks = {**last_prices(ledger), **(marks or {})}
-    last = ledger.sort("ts").group_by(POSITION_KEY).agg(
-        pl.col("position").last(), pl.col("open_cost").last(), pl.col("open_fees").last(), pl.col("quote").last()
+    last = (
+        ledger.sort("ts")
+        .group_by(POSITION_KEY)
+        .agg(
+            pl.col("position").last(),
+            pl.col("open_cost").last(),
+            pl.col("open_fees").last(),
+            pl.col("quote").last(),
+        )
     )
     values = []
     with localcontext() as ctx:
@@ -58,7 +65,9 @@ def pnl_by(ledger: pl.DataFrame, by: Sequence[str] = ("bot_id",), marks: Marks |
     )
     out = traded.join(floating, on=keys, how="left", nulls_equal=True)
     out = out.with_columns(pl.col("floating").fill_null(Decimal(0)).cast(MONEY))
-    return out.with_columns((pl.col("grid_profit") + pl.col("floating")).alias("total")).sort(keys, nulls_last=True)
+    return out.with_columns((pl.col("grid_profit") + pl.col("floating")).alias("total")).sort(
+        keys, nulls_last=True
+    )
 
 
 def fees_by_currency(ledger: pl.DataFrame, by: Sequence[str] = ("bot_id",)) -> pl.DataFrame:

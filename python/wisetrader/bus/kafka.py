@@ -50,7 +50,9 @@ class KafkaConsumer:
                     event = decode(message.value)
                 except EventDecodeError as exc:
                     self._errors[exc.reason] += 1
-                    log.warning("skipping invalid event at %s:%d@%d: %s", tp.topic, tp.partition, message.offset, exc)
+                    log.warning(
+                        "skipping invalid event at %s:%d@%d: %s", tp.topic, tp.partition, message.offset, exc
+                    )
                     continue
                 out.append(Delivery(event, family, tp.partition, message.offset))
         return out
@@ -70,7 +72,7 @@ class KafkaConsumer:
             positions = [await self._consumer.position(tp) for tp in assigned]
         except KafkaError:
             return None  # broker unreachable or partitions moving: unknown
-        return sum(max(0, ends[tp] - pos) for tp, pos in zip(assigned, positions, strict=True))
+        return sum(max(0, int(ends[tp]) - int(pos)) for tp, pos in zip(assigned, positions, strict=True))
 
     def decode_errors(self) -> dict[str, int]:
         return dict(self._errors)
@@ -85,7 +87,9 @@ class KafkaConsumer:
 class KafkaBus:
     """Kafka backend of the bus protocol."""
 
-    def __init__(self, bootstrap: str, *, topic_prefix: str = "wisetrader", client_id: str = "wisetrader") -> None:
+    def __init__(
+        self, bootstrap: str, *, topic_prefix: str = "wisetrader", client_id: str = "wisetrader"
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic_prefix = topic_prefix
         self.client_id = client_id

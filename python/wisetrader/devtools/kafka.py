@@ -115,7 +115,7 @@ def _cluster_id() -> str:
 
 
 class KafkaBroker:
-    """One KRaft node on 127.0.0.1. ``start()``/``stop()`` can be repeated (a restart keeps data and ports)."""
+    """One KRaft node on 127.0.0.1; ``start()``/``stop()`` may repeat (a restart keeps data and ports)."""
 
     def __init__(self, workdir: Path | None = None, *, partitions: int = 3) -> None:
         self._own_workdir = workdir is None
@@ -137,7 +137,15 @@ class KafkaBroker:
     def _java(self, main: str, *args: str) -> list[str]:
         assert self._jars is not None
         log_cfg = self.workdir / "log4j2.yaml"
-        return ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={log_cfg}", "-cp", f"{self._jars}/*", main, *args]
+        return [
+            "java",
+            *JVM_OPTS,
+            f"-Dlog4j2.configurationFile={log_cfg}",
+            "-cp",
+            f"{self._jars}/*",
+            main,
+            *args,
+        ]
 
     def _configure(self) -> Path:
         self.port, self.controller_port = free_port(), free_port()
@@ -183,7 +191,10 @@ class KafkaBroker:
                 raise KafkaError(f"formatting the KRaft log dir failed:\n{result.stdout}\n{result.stderr}")
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
-                self._java("kafka.Kafka", str(config)), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self._java("kafka.Kafka", str(config)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_ready(timeout_s)
 
@@ -242,7 +253,10 @@ def main(argv: list[str]) -> int:
         broker = KafkaBroker()
         try:
             broker.start()
-            print(f"Kafka {KAFKA_VERSION} ready: bootstrap {broker.bootstrap} (Ctrl-C stops and cleans up)", flush=True)
+            print(
+                f"Kafka {KAFKA_VERSION} ready: bootstrap {broker.bootstrap} (Ctrl-C stops and cleans up)",
+                flush=True,
+            )
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             while True:
                 time.sleep(3600)

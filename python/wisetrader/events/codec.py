@@ -11,12 +11,11 @@ import dataclasses
 import types
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import orjson
 
-from wisetrader.events.schema import EVENT_TYPES, Event
+from wisetrader.events.schema import EVENT_TYPES, Event, per_class
 
 
 class EventDecodeError(ValueError):
@@ -33,7 +32,7 @@ def _plain_decimal(value: Any) -> str:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-@cache
+@per_class
 def _field_names(cls: type[Event]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
@@ -94,7 +93,7 @@ def _converter(hint: Any) -> Converter:
     raise TypeError(f"unsupported field type {hint!r}")  # a schema bug, caught by the tests
 
 
-@cache
+@per_class
 def _converters(cls: type[Event]) -> tuple[tuple[str, Converter, bool], ...]:
     hints = get_type_hints(cls)
     out = []

@@ -44,12 +44,23 @@ def _rows(cls: type[Event], names: list[str]) -> list[str]:
 
 def render() -> str:
     common = [f.name for f in dataclasses.fields(Event)]
-    parts = [HEADER, "## Fields of every event\n", "| field | type | required | meaning |", "|---|---|---|---|"]
+    parts = [
+        HEADER,
+        "## Fields of every event\n",
+        "| field | type | required | meaning |",
+        "|---|---|---|---|",
+    ]
     parts += ["| `type` | string | yes | event type (below) |", "| `v` | int | yes | schema version |"]
     parts += _rows(Event, common)
     for name, cls in EVENT_TYPES.items():
         own = [f.name for f in dataclasses.fields(cls) if f.name not in common]
-        parts += ["", f"## `{name}` (v{cls.version}, family `{cls.family}`)", "", (cls.__doc__ or "").strip(), ""]
+        parts += [
+            "",
+            f"## `{name}` (v{cls.version}, family `{cls.family}`)",
+            "",
+            (cls.__doc__ or "").strip(),
+            "",
+        ]
         parts += ["| field | type | required | meaning |", "|---|---|---|---|", *_rows(cls, own)]
     return "\n".join(parts) + "\n"
 

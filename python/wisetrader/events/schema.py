@@ -14,20 +14,35 @@ Everything the engine does becomes one of these events. Rules every type follows
 checks that it is current, so the field docs below are the schema's documentation.
 """
 
+# ruff: noqa: RUF009  (doc() is dataclasses.field with the field's documentation attached)
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 Side = Literal["buy", "sell"]
+T = TypeVar("T")
 
 
 def doc(text: str, **kwargs: Any) -> Any:
     """A dataclass field carrying its documentation (rendered into docs/events.md)."""
     return field(metadata={"doc": text}, **kwargs)
+
+
+def per_class(compute: Callable[[type[Event]], T]) -> Callable[[type[Event]], T]:
+    """Memoize a function of an event class (what it derives from the schema never changes)."""
+    memo: dict[type[Event], T] = {}
+
+    def cached(cls: type[Event]) -> T:
+        if cls not in memo:
+            memo[cls] = compute(cls)
+        return memo[cls]
+
+    return cached
 
 
 def new_id() -> str:
@@ -133,8 +148,8 @@ class OrderUpdate(Event):
 
     client_order_id: str = doc("client order id")
     venue_order_id: str | None = doc("venue order id once known")
-    status: Literal["in_flight", "new", "partially_filled", "filled", "canceled", "rejected", "expired"] = doc(
-        "order status; `in_flight` until the venue has confirmed the outcome"
+    status: Literal["in_flight", "new", "partially_filled", "filled", "canceled", "rejected", "expired"] = (
+        doc("order status; `in_flight` until the venue has confirmed the outcome")
     )
     side: Side = doc("order side")
     order_type: Literal["limit", "market"] = doc("order type")
@@ -226,5 +241,16 @@ class Health(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (BookTop, Trade, OrderIntent, RiskDecision, OrderUpdate, Fill, BotState, PnlSnapshot, Signal, Health)
+    for cls in (
+        BookTop,
+        Trade,
+        OrderIntent,
+        RiskDecision,
+        OrderUpdate,
+        Fill,
+        BotState,
+        PnlSnapshot,
+        Signal,
+        Health,
+    )
 }

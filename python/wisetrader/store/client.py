@@ -14,14 +14,24 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import Any, get_type_hints
 
 import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from wisetrader.events import BookTop, BotState, Event, Fill, OrderIntent, OrderUpdate, PnlSnapshot, RiskDecision, Signal
+from wisetrader.events import (
+    BookTop,
+    BotState,
+    Event,
+    Fill,
+    OrderIntent,
+    OrderUpdate,
+    PnlSnapshot,
+    RiskDecision,
+    Signal,
+)
+from wisetrader.events.schema import per_class
 from wisetrader.store.migrations import MIGRATIONS
 
 TABLE_OF: dict[type[Event], str] = {
@@ -68,12 +78,13 @@ def _arrow_type(name: str, hint: Any) -> pa.DataType:
     return pa.string()
 
 
-@cache
+@per_class
 def _layout(cls: type[Event]) -> tuple[tuple[str, str, pa.DataType], ...]:
     """(event field, column, arrow type) for every field of an event class."""
     hints = get_type_hints(cls)
     return tuple(
-        (f.name, COLUMN_OF.get(f.name, f.name), _arrow_type(f.name, hints[f.name])) for f in dataclasses.fields(cls)
+        (f.name, COLUMN_OF.get(f.name, f.name), _arrow_type(f.name, hints[f.name]))
+        for f in dataclasses.fields(cls)
     )
 
 
@@ -83,13 +94,16 @@ def columns_of(cls: type[Event]) -> list[str]:
 
 
 def _fits(value: Decimal) -> bool:
-    sign, digits, exponent = value.as_tuple()
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # events only hold finite decimals
     return exponent >= -18 and len(digits) + exponent <= MAX_INTEGER_DIGITS
 
 
 def _out_of_range(event: Event) -> bool:
-    return any(isinstance(v, Decimal) and not _fits(v) for v in (getattr(event, f) for f, _, _ in _layout(type(event))))
+    return any(
+        isinstance(v, Decimal) and not _fits(v)
+        for v in (getattr(event, f) for f, _, _ in _layout(type(event)))
+    )
 
 
 def to_arrow(cls: type[Event], events: Sequence[Event]) -> pa.Table:
@@ -198,9 +212,8 @@ class Store:
             assert isinstance(fill, Fill)
             unique.setdefault((fill.venue, fill.symbol, fill.trade_id), fill)
         keys = ",".join(f"({_quote(v)},{_quote(s)},{_quote(t)})" for v, s, t in unique)
-        stored = self.client.query(
-            f"SELECT venue, symbol, trade_id FROM {self.database}.fills WHERE (venue, symbol, trade_id) IN ({keys})"
-        ).result_rows
+        sql = f"SELECT venue, symbol, trade_id FROM {self.database}.fills WHERE (venue, symbol, trade_id) IN "
+        stored = self.client.query(f"{sql}({keys})").result_rows
         for row in stored:
             unique.pop((row[0], row[1], row[2]), None)
         result.duplicates += len(fills) - len(unique)
@@ -219,9 +232,15 @@ class Store:
         if end_ns is not None:
             where.append(f"ts < fromUnixTimestamp64Nano({int(end_ns)}, 'UTC')")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return self.query_arrow(f"SELECT * FROM {{db}}.fills FINAL {clause} ORDER BY ts, venue, symbol, trade_id")
+        return self.query_arrow(
+            f"SELECT * FROM {{db}}.fills FINAL {clause} ORDER BY ts, venue, symbol, trade_id"
+        )
 
     def count(self, table: str, *, final: bool = False) -> int:
         if table not in TABLE_OF.values():
             raise ValueError(f"unknown table {table!r}")
-        return int(str(self.client.command(f"SELECT count() FROM {self.database}.{table}{' FINAL' if final else ''}")))
+        return int(
+            str(
+                self.client.command(f"SELECT count() FROM {self.database}.{table}{' FINAL' if final else ''}")
+            )
+        )

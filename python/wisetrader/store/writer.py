@@ -79,7 +79,9 @@ class StoreWriter:
         wait_s = self.batch_ms / 1000
         if self._buffer:
             wait_s = max(0.0, self._oldest + wait_s - time.monotonic())
-        deliveries = await self.consumer.poll(max_records=self.batch_rows - len(self._buffer), timeout_s=wait_s)
+        deliveries = await self.consumer.poll(
+            max_records=self.batch_rows - len(self._buffer), timeout_s=wait_s
+        )
         if deliveries and not self._buffer:
             self._oldest = time.monotonic()
         self._buffer.extend(d.event for d in deliveries)
