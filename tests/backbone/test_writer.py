@@ -112,7 +112,8 @@ async def main() -> None:
     store = Store(dsn, "wisetrader")
     store.migrate()
     bus = KafkaBus(bootstrap, topic_prefix=prefix)
-    consumer = await bus.consumer("store-writer", STORED_FAMILIES)
+    # A short session so the restarted writer's group does not wait long for this dead member.
+    consumer = await bus.consumer("store-writer", STORED_FAMILIES, session_timeout_ms=1500)
     await StoreWriter(consumer, store, batch_rows=10_000, batch_ms=1500, after_insert=crash).run()
 
 asyncio.run(main())

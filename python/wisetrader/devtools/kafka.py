@@ -169,6 +169,7 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            "group.min.session.timeout.ms": "1000",  # lets tests detect a killed consumer quickly
             "num.network.threads": "2",
             "num.io.threads": "2",
             "log.flush.interval.messages": "9223372036854775807",

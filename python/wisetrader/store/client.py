@@ -118,10 +118,6 @@ def to_arrow(cls: type[Event], events: Sequence[Event]) -> pa.Table:
     return pa.table(arrays)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def connect(dsn: str) -> Client:
     """A clickhouse-connect client for a ``chdb://PATH`` or ``http(s)://`` DSN."""
     if dsn.startswith("chdb://"):
@@ -185,19 +181,25 @@ class Store:
         result = InsertResult()
         by_class: dict[type[Event], list[Event]] = defaultdict(list)
         for event in events:
-            if type(event) not in TABLE_OF:
-                result.rejected["not_stored"] += 1
-            elif _out_of_range(event):
-                result.rejected["decimal_out_of_range"] += 1
-            else:
+            if type(event) in TABLE_OF:
                 by_class[type(event)].append(event)
+            else:
+                result.rejected["not_stored"] += 1
         if Fill in by_class:
             by_class[Fill] = self._new_fills(by_class[Fill], result)
         for cls, batch in by_class.items():
+            try:
+                arrow = to_arrow(cls, batch)
+            except (pa.ArrowInvalid, OverflowError):
+                # Arrow refuses a decimal that does not fit Decimal(38, 18) rather than round it; only
+                # then is the batch checked event by event, so the common path stays vectorized.
+                fitting = [e for e in batch if not _out_of_range(e)]
+                result.rejected["decimal_out_of_range"] += len(batch) - len(fitting)
+                batch, arrow = fitting, to_arrow(cls, fitting)
             if not batch:
                 continue
             table = TABLE_OF[cls]
-            self.client.insert_arrow(f"{self.database}.{table}", to_arrow(cls, batch))
+            self.client.insert_arrow(f"{self.database}.{table}", arrow)
             result.rows[table] += len(batch)
             result.inserted_events += len(batch)
         return result
@@ -205,15 +207,27 @@ class Store:
     def _new_fills(self, fills: list[Event], result: InsertResult) -> list[Event]:
         """Drop fills whose (venue, symbol, trade_id) is already stored or repeated in this batch.
 
-        Binance trade ids are unique per symbol only, hence the symbol in the key.
+        Binance trade ids are unique per symbol only, hence the symbol in the key. The batch's keys go
+        into a session-local temporary table (one Arrow insert) and are matched with ``IN (subquery)``,
+        which ClickHouse resolves through the fills table's primary key; a literal IN list of thousands
+        of tuples would cost more to parse than the lookup itself.
         """
         unique: dict[tuple[str, str, str], Event] = {}
         for fill in fills:
             assert isinstance(fill, Fill)
             unique.setdefault((fill.venue, fill.symbol, fill.trade_id), fill)
-        keys = ",".join(f"({_quote(v)},{_quote(s)},{_quote(t)})" for v, s, t in unique)
-        sql = f"SELECT venue, symbol, trade_id FROM {self.database}.fills WHERE (venue, symbol, trade_id) IN "
-        stored = self.client.query(f"{sql}({keys})").result_rows
+        venues, symbols, trade_ids = (list(column) for column in zip(*unique, strict=True))
+        self.client.command(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS wisetrader_batch_keys "
+            "(venue String, symbol String, trade_id String) ENGINE = Memory"
+        )
+        self.client.command("TRUNCATE TABLE wisetrader_batch_keys")
+        keys = pa.table({"venue": venues, "symbol": symbols, "trade_id": trade_ids})
+        self.client.insert_arrow("wisetrader_batch_keys", keys)
+        stored = self.client.query(
+            f"SELECT venue, symbol, trade_id FROM {self.database}.fills WHERE (venue, symbol, trade_id) IN "
+            "(SELECT venue, symbol, trade_id FROM wisetrader_batch_keys)"
+        ).result_rows
         for row in stored:
             unique.pop((row[0], row[1], row[2]), None)
         result.duplicates += len(fills) - len(unique)
