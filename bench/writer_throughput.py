@@ -43,15 +43,13 @@ async def main(rows: int, batch: int, dsn: str) -> None:
                 fee=Decimal("0.003"),
                 fee_currency="USDT",
                 bot_id=f"bot{i % 8}",
-            )  # fmt: skip
+            )
         )
     start = time.perf_counter()
     stats = await writer.run(until_idle=True)
     seconds = time.perf_counter() - start
     assert store.count("fills") == rows == stats.rows
-    print(
-        f"writer: {rows / seconds:,.0f} rows/s ({rows:,} fills in {seconds:.2f}s, {stats.batches} batches of {batch})"
-    )
+    print(f"writer: {rows / seconds:,.0f} rows/s ({rows:,} fills in {seconds:.2f}s, {stats.batches} batches)")
     store.client.command(f"DROP DATABASE {store.database}")
 
 
