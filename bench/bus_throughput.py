@@ -155,9 +155,8 @@ async def main(n: int, bootstrap: str | None) -> None:
             r_pub, r_con = await raw(bootstrap, n, make, durable)
             for step, ours, ceiling in (("publish", k_pub, r_pub), ("consume", k_con, r_con)):
                 ratio = ceiling / ours  # times, so this is our rate over the raw rate
-                print(
-                    f"kafka {name:8}  {step}  KafkaBus {rate(n, ours)} | raw {rate(n, ceiling)} | ratio {ratio:.2f}"
-                )
+                line = f"kafka {name:8}  {step}  KafkaBus {rate(n, ours)} | raw {rate(n, ceiling)}"
+                print(f"{line} | ratio {ratio:.2f}")
     finally:
         if broker is not None:
             broker.cleanup()
