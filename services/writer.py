@@ -2,7 +2,8 @@
 
 Configuration comes from the settings (``WISETRADER_BUS``, ``WISETRADER_KAFKA_BOOTSTRAP``,
 ``WISETRADER_STORE_DSN``, ``WISETRADER_WRITER_*``). Logs one JSON line of stats (throughput, lag) every
-``--stats-every`` seconds; SIGTERM/SIGINT flush, commit and exit.
+``--stats-every`` seconds and serves Prometheus metrics with ``--metrics-port``; SIGTERM/SIGINT flush,
+commit and exit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ async def _report(writer: StoreWriter, every_s: float) -> None:
         print(orjson.dumps({"event": "writer_stats", **writer.stats.as_dict()}).decode(), flush=True)
 
 
-async def main(until_idle: bool, stats_every: float) -> None:
+async def main(until_idle: bool, stats_every: float, metrics_port: int) -> None:
     settings = get_settings()
     store = Store(settings.resolved_store_dsn(), settings.store_database)
     store.migrate()
@@ -54,6 +55,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--until-idle", action="store_true", help="exit once the bus has nothing left")
     parser.add_argument("--stats-every", type=float, default=10.0, help="seconds between stats lines")
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: off)")
     args = parser.parse_args()
-    asyncio.run(main(args.until_idle, args.stats_every))
+    asyncio.run(main(args.until_idle, args.stats_every, args.metrics_port))
     sys.exit(0)

@@ -4,6 +4,7 @@ import asyncio
 import time
 from decimal import Decimal
 
+from prometheus_client import REGISTRY
 from wisetrader.bus import InProcessBus
 from wisetrader.events import BookTop, Family, Fill
 
@@ -17,6 +18,8 @@ def _top(i: int, symbol: str = "BTCUSDT") -> BookTop:
 
 async def test_slow_consumer_never_blocks_the_publisher_and_drops_are_counted() -> None:
     bus = InProcessBus(queue_size=100)
+    metric = {"group": "slow", "family": "market"}
+    dropped_before = REGISTRY.get_sample_value("wisetrader_bus_dropped_total", metric) or 0
     slow = await bus.consumer("slow", [Family.MARKET])
     fast = await bus.consumer("fast", [Family.MARKET])
     received_fast: list[int] = []
@@ -39,6 +42,7 @@ async def test_slow_consumer_never_blocks_the_publisher_and_drops_are_counted() 
     assert received_fast == list(range(1000))
     assert bus.dropped() == {"slow/market": 900}
     assert bus.stats()["dropped"] == 900
+    assert REGISTRY.get_sample_value("wisetrader_bus_dropped_total", metric) == dropped_before + 900
     received_slow.extend(d.event.ts_ns for d in await slow.poll(max_records=1000, timeout_s=0))
     assert received_slow == list(range(900, 1000))
     assert await slow.lag() == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 from helpers import make_fill, make_top
+from prometheus_client import REGISTRY
 from wisetrader.bus import InProcessBus
 from wisetrader.bus.kafka import KafkaBus
 from wisetrader.devtools.kafka import KafkaBroker
@@ -26,7 +27,7 @@ REPO = Path(__file__).parents[2]
 async def test_batches_by_size_then_by_time(store: Store) -> None:
     bus = InProcessBus()
     consumer = await bus.consumer("w", STORED_FAMILIES)
-    writer = StoreWriter(consumer, store, batch_rows=100, batch_ms=3_600_000)
+    writer = StoreWriter(consumer, store, batch_rows=100, batch_ms=3_600_000, group=store.database)
     for i in range(250):
         bus.publish_nowait(make_fill(i) if i % 2 else make_top(i, "BTCUSDT"))
     for _ in range(3):
@@ -42,6 +43,15 @@ async def test_batches_by_size_then_by_time(store: Store) -> None:
         await writer.step()
     assert writer.stats.rows == 250 and store.count("fills") == 125 and store.count("book_tops") == 125
     assert writer.stats.lag == 0
+    # The same figures are Prometheus metrics.
+    for table in ("fills", "book_tops"):
+        assert (
+            REGISTRY.get_sample_value(
+                "wisetrader_writer_rows_total", {"group": store.database, "table": table}
+            )
+            == 125
+        )
+    assert REGISTRY.get_sample_value("wisetrader_writer_lag", {"group": store.database}) == 0
 
 
 @pytest.fixture

@@ -12,12 +12,19 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 
+import prometheus_client as prom
+
 from wisetrader.bus.protocol import Delivery
 from wisetrader.events import Event, Family
 
+DROPPED = prom.Counter(
+    "wisetrader_bus_dropped_total", "events a lagging in-process consumer group lost", ["group", "family"]
+)
+
 
 class _GroupQueue:
-    def __init__(self, maxlen: int) -> None:
+    def __init__(self, maxlen: int, group: str, family: Family) -> None:
+        self.drop_counter = DROPPED.labels(group, family.value)
         self.items: deque[Delivery] = deque(maxlen=maxlen)
         self.wakeup = asyncio.Event()
         self.next_offset = 0
@@ -90,6 +97,7 @@ class InProcessBus:
         for q in self._subscribers[family]:
             if len(q.items) == self._queue_size:
                 q.dropped += 1  # deque(maxlen) evicts the oldest on append
+                q.drop_counter.inc()
             q.items.append(Delivery(event, family, 0, q.next_offset))
             q.next_offset += 1
             q.wakeup.set()
@@ -105,7 +113,7 @@ class InProcessBus:
         mine = []
         for family in families:
             if family not in queues:
-                queues[family] = _GroupQueue(self._queue_size)
+                queues[family] = _GroupQueue(self._queue_size, group, family)
                 self._subscribers[family].append(queues[family])
             mine.append(queues[family])
         return InProcessConsumer(mine)

@@ -15,11 +15,26 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import prometheus_client as prom
+
 from wisetrader.bus import CommitError, Consumer
 from wisetrader.events import Event, Family
 from wisetrader.store.client import Store
 
 log = logging.getLogger(__name__)
+
+# Prometheus metrics, labelled by consumer group so several writers in one process stay apart.
+ROWS = prom.Counter("wisetrader_writer_rows_total", "rows inserted into the store", ["group", "table"])
+DUPLICATES = prom.Counter(
+    "wisetrader_writer_duplicates_total", "redelivered fills not stored again", ["group"]
+)
+REJECTED = prom.Counter(
+    "wisetrader_writer_rejected_total", "events not stored, by reason", ["group", "reason"]
+)
+COMMIT_FAILURES = prom.Counter(
+    "wisetrader_writer_commit_failures_total", "offset commits that failed", ["group"]
+)
+LAG = prom.Gauge("wisetrader_writer_lag", "events published but not yet consumed", ["group"])
 
 # Families holding something the store keeps (public trades and health are not stored).
 STORED_FAMILIES = (Family.MARKET, Family.ORDERS, Family.FILLS, Family.BOTS, Family.SIGNALS)
@@ -62,6 +77,7 @@ class StoreWriter:
         batch_rows: int = 10_000,
         batch_ms: int = 500,
         after_insert: Callable[[int], None] | None = None,
+        group: str = "store-writer",
     ) -> None:
         self.consumer = consumer
         self.store = store
@@ -70,6 +86,7 @@ class StoreWriter:
         # Called with the row count between a successful insert and the offset commit (metrics, tests).
         self.after_insert = after_insert
         self.stats = WriterStats()
+        self.group = group
         self._buffer: list[Event] = []
         self._oldest = 0.0
         self._uncommitted = False
@@ -102,6 +119,11 @@ class StoreWriter:
             self.stats.batches += 1
             self.stats.duplicates += result.duplicates
             self.stats.rejected.update(result.rejected)
+            for table, rows in result.rows.items():
+                ROWS.labels(self.group, table).inc(rows)
+            DUPLICATES.labels(self.group).inc(result.duplicates)
+            for reason, count in result.rejected.items():
+                REJECTED.labels(self.group, reason).inc(count)
             if self.after_insert is not None:
                 self.after_insert(result.total_rows)
         if self._uncommitted:
@@ -111,8 +133,11 @@ class StoreWriter:
             except CommitError as exc:
                 # The rows are stored; the events come again and the store drops the repeats.
                 self.stats.commit_failures += 1
+                COMMIT_FAILURES.labels(self.group).inc()
                 log.warning("offset commit failed, will retry on the next batch: %s", exc)
         self.stats.lag = await self.consumer.lag()
+        if self.stats.lag is not None:
+            LAG.labels(self.group).set(self.stats.lag)
 
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> WriterStats:
         """Write until ``stop`` is set (or, with ``until_idle``, until a poll finds nothing and no lag)."""
