@@ -1,9 +1,11 @@
 """Rows per second the store writer inserts into ClickHouse (embedded chDB by default).
 
-    python -m bench.writer_throughput [--rows 200000] [--batch 10000] [--dsn chdb:///tmp/x]
+    python -m bench.writer_throughput [--rows 200000] [--batch 10000] [--dsn chdb:///tmp/x] [--kafka]
 
-Fills go through the in-process bus into :class:`StoreWriter` (Arrow inserts with the insert-time fill
-deduplication), so the figure is the writer's own ceiling, without a broker in front of it.
+Fills go through the bus into :class:`StoreWriter` (Arrow inserts with the insert-time fill
+deduplication). By default the bus is in-process, which measures the writer's own ceiling; with
+``--kafka`` the fills are first published to a local single-node broker (started and removed here, or
+``--bootstrap``) and the timed part is the writer draining the topic: consume, decode, insert, commit.
 """
 
 from __future__ import annotations
@@ -15,41 +17,75 @@ import time
 import uuid
 from decimal import Decimal
 
-from wisetrader.bus import InProcessBus
+from wisetrader.bus import Consumer, InProcessBus
+from wisetrader.bus.kafka import KafkaBus
+from wisetrader.devtools.kafka import KafkaBroker
 from wisetrader.events import Fill
 from wisetrader.store import Store
 from wisetrader.store.writer import STORED_FAMILIES, StoreWriter
 
 
-async def main(rows: int, batch: int, dsn: str) -> None:
-    store = Store(dsn, f"bench{uuid.uuid4().hex[:8]}")
-    store.migrate()
+def fills(rows: int) -> list[Fill]:
+    return [
+        Fill(
+            ts_ns=1_700_000_000_000_000_000 + i * 1000,
+            venue="binance-spot",
+            symbol=f"S{i % 32}USDT",
+            trade_id=str(i),
+            client_order_id=f"c{i}",
+            side="buy" if i % 2 else "sell",
+            price=Decimal(30000 + i % 500) / 10,
+            qty=Decimal("0.001"),
+            base="BTC",
+            quote="USDT",
+            fee=Decimal("0.003"),
+            fee_currency="USDT",
+            bot_id=f"bot{i % 8}",
+        )
+        for i in range(rows)
+    ]
+
+
+async def inprocess_consumer(rows: int) -> Consumer:
     bus = InProcessBus(queue_size=rows)
     consumer = await bus.consumer("writer", STORED_FAMILIES)
-    writer = StoreWriter(consumer, store, batch_rows=batch, batch_ms=1000)
-    for i in range(rows):
-        bus.publish_nowait(
-            Fill(
-                ts_ns=1_700_000_000_000_000_000 + i * 1000,
-                venue="binance-spot",
-                symbol=f"S{i % 32}USDT",
-                trade_id=str(i),
-                client_order_id=f"c{i}",
-                side="buy" if i % 2 else "sell",
-                price=Decimal(30000 + i % 500) / 10,
-                qty=Decimal("0.001"),
-                base="BTC",
-                quote="USDT",
-                fee=Decimal("0.003"),
-                fee_currency="USDT",
-                bot_id=f"bot{i % 8}",
-            )
-        )
-    start = time.perf_counter()
-    stats = await writer.run(until_idle=True)
-    seconds = time.perf_counter() - start
+    for fill in fills(rows):
+        bus.publish_nowait(fill)
+    return consumer
+
+
+async def kafka_consumer(rows: int, bootstrap: str) -> Consumer:
+    bus = KafkaBus(bootstrap, topic_prefix=f"wbench{uuid.uuid4().hex[:8]}")
+    await bus.ensure_topics(partitions=6)
+    await bus.start()
+    for fill in fills(rows):
+        await bus.publish(fill)
+    await bus.flush()
+    await bus.close()
+    return await bus.consumer("writer", STORED_FAMILIES)
+
+
+async def main(rows: int, batch: int, dsn: str, kafka: bool, bootstrap: str | None) -> None:
+    store = Store(dsn, f"bench{uuid.uuid4().hex[:8]}")
+    store.migrate()
+    broker = None
+    if kafka and bootstrap is None:
+        broker = KafkaBroker(partitions=6)
+        await asyncio.to_thread(broker.start)
+        bootstrap = broker.bootstrap
+    try:
+        consumer = await (kafka_consumer(rows, bootstrap) if bootstrap else inprocess_consumer(rows))
+        writer = StoreWriter(consumer, store, batch_rows=batch, batch_ms=1000)
+        start = time.perf_counter()
+        stats = await writer.run(until_idle=True)
+        seconds = time.perf_counter() - start
+        await consumer.close()
+    finally:
+        if broker is not None:
+            broker.cleanup()
     assert store.count("fills") == rows == stats.rows
-    print(f"writer: {rows / seconds:,.0f} rows/s ({rows:,} fills in {seconds:.2f}s, {stats.batches} batches)")
+    source = "kafka" if bootstrap else "in-process bus"
+    print(f"writer ({source}): {rows / seconds:,.0f} rows/s ({rows:,} fills in {seconds:.2f}s)")
     store.client.command(f"DROP DATABASE {store.database}")
 
 
@@ -58,5 +94,10 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--dsn", default=None, help="store DSN (default: a temporary chdb directory)")
+    parser.add_argument("--kafka", action="store_true", help="read the fills from Kafka")
+    parser.add_argument(
+        "--bootstrap", default=None, help="with --kafka: use this broker instead of starting one"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.batch, args.dsn or f"chdb://{tempfile.mkdtemp(prefix='wt-bench-')}"))
+    dsn = args.dsn or f"chdb://{tempfile.mkdtemp(prefix='wt-bench-')}"
+    asyncio.run(main(args.rows, args.batch, dsn, args.kafka, args.bootstrap))
