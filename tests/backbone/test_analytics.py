@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from helpers import make_fill
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wisetrader.analytics import (
@@ -25,6 +24,8 @@ from wisetrader.analytics import (
 )
 from wisetrader.events import Fill
 from wisetrader.store import Store, to_arrow
+
+from .support import make_fill
 
 D = Decimal
 DAY = 86_400 * 10**9

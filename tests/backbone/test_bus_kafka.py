@@ -6,9 +6,10 @@ import asyncio
 from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer
-from helpers import collect, make_fill, make_top
 from wisetrader.bus.kafka import KafkaBus, KafkaConsumer
 from wisetrader.events import Family, Health, encode
+
+from .support import collect, make_fill, make_top
 
 
 async def test_round_trip_keys_topics_and_per_symbol_order(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from helpers import make_fill, make_top
-from test_events_schema import SAMPLES
 from wisetrader.events import Fill, Health, OrderUpdate
 from wisetrader.store import TABLE_OF, Store, columns_of
 from wisetrader.store.migrations import MIGRATIONS
+
+from .support import make_fill, make_top
+from .test_events_schema import SAMPLES
 
 
 def test_migrations_are_idempotent_and_tables_match_the_events(store: Store) -> None:

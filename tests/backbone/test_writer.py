@@ -13,13 +13,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from helpers import make_fill, make_top
 from prometheus_client import REGISTRY
 from wisetrader.bus import InProcessBus
 from wisetrader.bus.kafka import KafkaBus
 from wisetrader.devtools.kafka import KafkaBroker
 from wisetrader.store import Store
 from wisetrader.store.writer import STORED_FAMILIES, StoreWriter
+
+from .support import make_fill, make_top
 
 REPO = Path(__file__).parents[2]
 
