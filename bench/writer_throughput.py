@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 import uuid
@@ -99,5 +100,9 @@ if __name__ == "__main__":
         "--bootstrap", default=None, help="with --kafka: use this broker instead of starting one"
     )
     args = parser.parse_args()
-    dsn = args.dsn or f"chdb://{tempfile.mkdtemp(prefix='wt-bench-')}"
-    asyncio.run(main(args.rows, args.batch, dsn, args.kafka, args.bootstrap))
+    scratch = None if args.dsn else tempfile.mkdtemp(prefix="wt-bench-")
+    try:
+        asyncio.run(main(args.rows, args.batch, args.dsn or f"chdb://{scratch}", args.kafka, args.bootstrap))
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
