@@ -179,17 +179,34 @@ class KafkaBroker:
         (self.workdir / "log4j2.yaml").write_text(LOG4J2_YAML)
         return path
 
-    def start(self, timeout_s: float = 90.0) -> None:
+    def start(self, timeout_s: float = 90.0, attempts: int = 3) -> None:
         if self._process is not None:
             return
         self._jars = fetch_jars()
         config = self.workdir / "server.properties"
-        if not config.exists():
-            config = self._configure()
-            fmt = self._java("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config))
-            result = subprocess.run(fmt, capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise KafkaError(f"formatting the KRaft log dir failed:\n{result.stdout}\n{result.stderr}")
+        fresh = not config.exists()
+        for attempt in range(1, attempts + 1 if fresh else 2):
+            if fresh:
+                self._format()
+            try:
+                self._launch(config, timeout_s)
+                return
+            except KafkaError as exc:
+                # Ports are picked free, but another process may bind one before the broker does.
+                if not fresh or attempt == attempts or "Address already in use" not in str(exc):
+                    raise
+                config.unlink()
+                shutil.rmtree(self.workdir / "data", ignore_errors=True)
+
+    def _format(self) -> None:
+        config = self._configure()
+        fmt = self._java("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config))
+        result = subprocess.run(fmt, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise KafkaError(f"formatting the KRaft log dir failed:\n{result.stdout}\n{result.stderr}")
+
+    def _launch(self, config: Path, timeout_s: float) -> None:
+        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 self._java("kafka.Kafka", str(config)),
@@ -197,11 +214,10 @@ class KafkaBroker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_ready(timeout_s)
+        self._wait_ready(offset, timeout_s)
 
-    def _wait_ready(self, timeout_s: float) -> None:
+    def _wait_ready(self, offset: int, timeout_s: float) -> None:
         assert self._process is not None
-        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
