@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -61,46 +62,54 @@ def _to_decimal(raw: Any) -> Decimal:
     return value
 
 
-def _exact(kind: type) -> Converter:
+@dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    """How to check one field: an exact JSON type (str, int, bool) or a converter (decimals, literals)."""
+
+    name: str
+    required: bool
+    nullable: bool
+    exact: type | None = None
+    convert: Converter | None = None
+
+
+def _literal(allowed: frozenset[Any]) -> Converter:
     def check(raw: Any) -> Any:
-        # bool is an int in Python; keep them apart so `true` is not a timestamp.
-        if type(raw) is not kind:
-            raise TypeError(f"expected {kind.__name__}, got {type(raw).__name__}")
+        if raw not in allowed:
+            raise ValueError(f"{raw!r} is not one of {sorted(allowed)}")
         return raw
 
     return check
 
 
-def _converter(hint: Any) -> Converter:
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        args = [a for a in get_args(hint) if a is not type(None)]
-        inner = _converter(args[0])
-        return lambda raw: None if raw is None else inner(raw)
-    if origin is Literal:
-        allowed = frozenset(get_args(hint))
-
-        def literal(raw: Any) -> Any:
-            if raw not in allowed:
-                raise ValueError(f"{raw!r} is not one of {sorted(allowed)}")
-            return raw
-
-        return literal
+def _spec(name: str, hint: Any, required: bool) -> _FieldSpec:
+    nullable = False
+    if get_origin(hint) in (Union, types.UnionType):
+        nullable = type(None) in get_args(hint)
+        hint = next(a for a in get_args(hint) if a is not type(None))
+    if get_origin(hint) is Literal:
+        return _FieldSpec(name, required, nullable, convert=_literal(frozenset(get_args(hint))))
     if hint is Decimal:
-        return _to_decimal
+        return _FieldSpec(name, required, nullable, convert=_to_decimal)
     if hint in (str, int, bool):
-        return _exact(hint)
+        return _FieldSpec(name, required, nullable, exact=hint)
     raise TypeError(f"unsupported field type {hint!r}")  # a schema bug, caught by the tests
 
 
 @per_class
-def _converters(cls: type[Event]) -> tuple[tuple[str, Converter, bool], ...]:
+def _specs(cls: type[Event]) -> tuple[_FieldSpec, ...]:
     hints = get_type_hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        out.append((f.name, _converter(hints[f.name]), required))
-    return tuple(out)
+    return tuple(
+        _spec(
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    )
+
+
+_MISSING = object()
 
 
 def decode(data: bytes | str) -> Event:
@@ -123,13 +132,27 @@ def decode(data: bytes | str) -> Event:
             "newer_version", f"{cls.type} v{version} is newer than this reader (v{cls.version}); upgrade"
         )
     kwargs: dict[str, Any] = {}
-    for name, convert, required in _converters(cls):
-        if name not in body:
-            if required:
-                raise EventDecodeError("missing_field", f"{cls.type}: missing field {name!r}")
-            continue
-        try:
-            kwargs[name] = convert(body[name])
-        except (TypeError, ValueError) as exc:
-            raise EventDecodeError("bad_field", f"{cls.type}.{name}: {exc}") from None
+    # One flat loop with inline type checks: this runs for every event a consumer reads.
+    spec = None
+    try:
+        for spec in _specs(cls):
+            raw = body.get(spec.name, _MISSING)
+            if raw is _MISSING:
+                if spec.required:
+                    raise EventDecodeError("missing_field", f"{cls.type}: missing field {spec.name!r}")
+            elif raw is None and spec.nullable:
+                kwargs[spec.name] = None
+            elif spec.exact is not None:
+                # bool is an int in Python; keep them apart so `true` is not a timestamp.
+                if type(raw) is not spec.exact:
+                    raise TypeError(f"expected {spec.exact.__name__}, got {type(raw).__name__}")
+                kwargs[spec.name] = raw
+            else:
+                assert spec.convert is not None
+                kwargs[spec.name] = spec.convert(raw)
+    except EventDecodeError:
+        raise
+    except (TypeError, ValueError) as exc:
+        field = spec.name if spec is not None else "?"
+        raise EventDecodeError("bad_field", f"{cls.type}.{field}: {exc}") from None
     return cls(**kwargs)
