@@ -176,6 +176,7 @@ class KafkaBus:
             auto_offset_reset="earliest",
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(100, session_timeout_ms // 10),
+            max_partition_fetch_bytes=8 * 1024 * 1024,  # fewer fetch round trips for batch consumers
         )
         await consumer.start()
         return KafkaConsumer(consumer, topics)

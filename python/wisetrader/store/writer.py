@@ -37,6 +37,8 @@ COMMIT_FAILURES = prom.Counter(
 LAG = prom.Gauge("wisetrader_writer_lag", "events published but not yet consumed", ["group"])
 
 # Families holding something the store keeps (public trades and health are not stored).
+LAG_EVERY_S = 1.0
+
 STORED_FAMILIES = (Family.MARKET, Family.ORDERS, Family.FILLS, Family.BOTS, Family.SIGNALS)
 
 
@@ -90,6 +92,7 @@ class StoreWriter:
         self._buffer: list[Event] = []
         self._oldest = 0.0
         self._uncommitted = False
+        self._lag_at = 0.0
 
     async def step(self) -> int:
         """Poll once; flush if the batch is full or old enough. Returns the number of events polled."""
@@ -135,9 +138,16 @@ class StoreWriter:
                 self.stats.commit_failures += 1
                 COMMIT_FAILURES.labels(self.group).inc()
                 log.warning("offset commit failed, will retry on the next batch: %s", exc)
+        if time.monotonic() - self._lag_at >= LAG_EVERY_S:
+            await self.refresh_lag()
+
+    async def refresh_lag(self) -> int | None:
+        """Ask the bus for the lag (a broker round trip on Kafka, hence at most every LAG_EVERY_S)."""
+        self._lag_at = time.monotonic()
         self.stats.lag = await self.consumer.lag()
         if self.stats.lag is not None:
             LAG.labels(self.group).set(self.stats.lag)
+        return self.stats.lag
 
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> WriterStats:
         """Write until ``stop`` is set (or, with ``until_idle``, until a poll finds nothing and no lag)."""
@@ -145,8 +155,9 @@ class StoreWriter:
         try:
             while not stop.is_set():
                 polled = await self.step()
-                if until_idle and polled == 0 and not self._buffer and await self.consumer.lag() == 0:
+                if until_idle and polled == 0 and not self._buffer and await self.refresh_lag() == 0:
                     break
         finally:
             await self.flush()
+            await self.refresh_lag()
         return self.stats
