@@ -34,8 +34,6 @@ class _GroupQueue:
 class InProcessConsumer:
     def __init__(self, queues: list[_GroupQueue]) -> None:
         self._queues = queues
-        self._polled = 0
-        self._committed = 0
 
     async def poll(self, max_records: int = 1000, timeout_s: float = 0.5) -> list[Delivery]:
         batch = self._take(max_records)
@@ -56,12 +54,10 @@ class InProcessConsumer:
                 batch.append(q.items.popleft())
             if not q.items:
                 q.wakeup.clear()
-        self._polled += len(batch)
         return batch
 
     async def commit(self) -> None:
-        # Nothing is durable in process; the count only feeds stats.
-        self._committed = self._polled
+        return None  # nothing is durable in process: a polled event is gone from the queue already
 
     async def lag(self) -> int | None:
         return sum(len(q.items) for q in self._queues)
