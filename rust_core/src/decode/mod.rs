@@ -1,0 +1,327 @@
+//! Venue decoders: raw WebSocket frame bytes -> borrowed, venue-neutral messages.
+//!
+//! Decoding is zero-copy: every string in a [`Msg`] borrows from the frame, and price levels
+//! stay as borrowed JSON ([`RawValue`]) until the caller, who knows the instrument's grids,
+//! walks them with [`for_each_level`]. serde_json with borrowed `&str` fields was measured
+//! against the alternatives for this shape of message (small objects, string numbers); see
+//! `benches/decode_apply.rs` for the per-frame numbers.
+//!
+//! A decoder never panics: anything it cannot understand becomes a [`DecodeError`] whose
+//! [`DecodeError::reason`] is the key of the per-reason error counters.
+
+pub mod binance;
+pub mod bybit;
+pub mod okx;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+use crate::fixed::DecimalError;
+
+/// Why a frame (or part of it) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecodeError {
+    /// The JSON ends early (a cut frame).
+    Truncated,
+    /// Not JSON at all, or broken JSON.
+    BadJson,
+    /// Valid JSON with a field of the wrong type or out of range.
+    BadType,
+    /// A field the message kind needs is absent.
+    MissingField(&'static str),
+    /// Valid JSON that is no message this venue sends.
+    UnknownMessage,
+    /// A price or quantity string that is not a decimal on the instrument's grid.
+    Decimal(DecimalError),
+    /// A price that is zero or negative, or a negative quantity.
+    NonPositive,
+    /// A data message for a symbol that was never registered.
+    UnknownSymbol,
+}
+
+impl DecodeError {
+    /// Stable short name, used as the key of error counters.
+    pub fn reason(self) -> &'static str {
+        match self {
+            DecodeError::Truncated => "truncated",
+            DecodeError::BadJson => "bad_json",
+            DecodeError::BadType => "bad_type",
+            DecodeError::MissingField(_) => "missing_field",
+            DecodeError::UnknownMessage => "unknown_message",
+            DecodeError::Decimal(e) => e.as_str(),
+            DecodeError::NonPositive => "non_positive",
+            DecodeError::UnknownSymbol => "unknown_symbol",
+        }
+    }
+
+    fn from_json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Eof => DecodeError::Truncated,
+            Category::Syntax | Category::Io => DecodeError::BadJson,
+            Category::Data => DecodeError::BadType,
+        }
+    }
+}
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(e: serde_json::Error) -> Self {
+        DecodeError::from_json(&e)
+    }
+}
+
+impl From<DecimalError> for DecodeError {
+    fn from(e: DecimalError) -> Self {
+        DecodeError::Decimal(e)
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::MissingField(name) => write!(f, "missing field {name}"),
+            DecodeError::Decimal(e) => write!(f, "{e}"),
+            other => f.write_str(other.reason()),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Parse a whole frame as `T`, borrowing strings from it.
+pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Parse a borrowed JSON sub-value as `T`.
+pub(crate) fn parse_raw<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError> {
+    Ok(serde_json::from_str(raw.get())?)
+}
+
+/// Sequence ids of a book message, as each venue names them (see `sync.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids {
+    /// Binance `U` (first update id in the event); the same as `last` elsewhere.
+    pub first: i64,
+    /// Binance `u` / `lastUpdateId`, Bybit `u`, OKX `seqId`.
+    pub last: i64,
+    /// Binance USD-M `pu`, OKX `prevSeqId`; `None` where the venue has none.
+    pub prev: Option<i64>,
+}
+
+/// Full replacement of the book, or an incremental change to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookKind {
+    Snapshot,
+    Diff,
+}
+
+/// An order-book message: levels still as borrowed JSON arrays of `[price, qty, ...]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Depth<'a> {
+    /// `None` only for a bare Binance REST snapshot body, which names no symbol.
+    pub symbol: Option<&'a str>,
+    pub kind: BookKind,
+    /// `None` when the venue sent no sequence (OKX `books` before `seqId` existed).
+    pub ids: Option<Ids>,
+    pub bids: Option<&'a RawValue>,
+    pub asks: Option<&'a RawValue>,
+    /// Exchange time in ms (0 when absent).
+    pub exch_ms: i64,
+    /// OKX CRC32 checksum; `None` when absent or 0 (deprecated by OKX in 2026).
+    pub checksum: Option<i64>,
+}
+
+/// Best bid/ask published by the venue (Binance `bookTicker`, OKX `bbo-tbt`).
+#[derive(Debug, Clone, Copy)]
+pub struct Ticker<'a> {
+    pub symbol: &'a str,
+    /// Book update id the ticker belongs to (Binance `u`, OKX `seqId`), if any.
+    pub update_id: Option<i64>,
+    pub bid: Option<(&'a str, &'a str)>,
+    pub ask: Option<(&'a str, &'a str)>,
+    pub exch_ms: i64,
+}
+
+/// Trade id as the venue sends it: Binance and OKX numbers, Bybit UUID strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeId<'a> {
+    Num(i64),
+    Text(&'a str),
+}
+
+/// One public trade.
+#[derive(Debug, Clone, Copy)]
+pub struct Trade<'a> {
+    pub symbol: &'a str,
+    pub id: TradeId<'a>,
+    pub px: &'a str,
+    pub qty: &'a str,
+    /// The aggressor bought (lifted the ask).
+    pub taker_buy: bool,
+    pub exch_ms: i64,
+}
+
+/// Non-data message kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ControlKind {
+    /// Subscription (or unsubscription) acknowledged.
+    Ack,
+    Pong,
+    /// The venue reported an error.
+    Error,
+    /// Binance `serverShutdown`: reconnect soon.
+    ServerShutdown,
+    /// Any other venue event (OKX `login`, `channel-conn-count`, `notice`, ...).
+    Event,
+}
+
+impl ControlKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlKind::Ack => "ack",
+            ControlKind::Pong => "pong",
+            ControlKind::Error => "error",
+            ControlKind::ServerShutdown => "server_shutdown",
+            ControlKind::Event => "event",
+        }
+    }
+}
+
+/// A control message: recognised, reported, never treated as data.
+#[derive(Debug, Clone, Copy)]
+pub struct Control<'a> {
+    pub kind: ControlKind,
+    /// Short detail for logs (error message, event name, ...).
+    pub detail: &'a str,
+}
+
+/// One decoded message. A frame yields zero or more of them (OKX and Bybit batch).
+#[derive(Debug, Clone, Copy)]
+pub enum Msg<'a> {
+    Depth(Depth<'a>),
+    Ticker(Ticker<'a>),
+    Trade(Trade<'a>),
+    Control(Control<'a>),
+    /// Valid data of a channel the core does not use (klines, tickers, ...); named for counters.
+    Ignored(&'a str),
+}
+
+/// Walk a JSON array of levels `[[price, qty, ...], ...]`, calling `f(price, qty)` for each,
+/// extra elements per level (OKX order counts) ignored. Stops at the first error.
+pub fn for_each_level<'a, F>(raw: &'a RawValue, mut f: F) -> Result<(), DecodeError>
+where
+    F: FnMut(&'a str, &'a str) -> Result<(), DecodeError>,
+{
+    let mut inner: Option<DecodeError> = None;
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let res = LevelsSeed {
+        f: &mut f,
+        err: &mut inner,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match (res, inner) {
+        (_, Some(e)) => Err(e),
+        (Err(e), None) => Err(DecodeError::from_json(&e)),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+struct LevelsSeed<'f, F> {
+    f: &'f mut F,
+    err: &'f mut Option<DecodeError>,
+}
+
+impl<'de, F> DeserializeSeed<'de> for LevelsSeed<'_, F>
+where
+    F: FnMut(&'de str, &'de str) -> Result<(), DecodeError>,
+{
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F> Visitor<'de> for LevelsSeed<'_, F>
+where
+    F: FnMut(&'de str, &'de str) -> Result<(), DecodeError>,
+{
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of [price, qty] levels")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(LevelPair(px, qty)) = seq.next_element()? {
+            if let Err(e) = (self.f)(px, qty) {
+                *self.err = Some(e);
+                return Err(de::Error::custom("level refused"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[price, qty, ...]` with both as borrowed strings; the rest skipped.
+struct LevelPair<'a>(&'a str, &'a str);
+
+impl<'de> serde::Deserialize<'de> for LevelPair<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LevelPair<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("[price, qty]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LevelPair<'de>, A::Error> {
+                let px: &str = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let qty: &str = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LevelPair(px, qty))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Parse an integer carried as a JSON string (OKX `ts`).
+pub(crate) fn int_str(s: &str) -> Result<i64, DecodeError> {
+    s.parse::<i64>().map_err(|_| DecodeError::BadType)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn walks_levels_and_ignores_extra_elements() {
+        let r = raw(r#"[["1.5","2"],["1.4","0","0","3"]]"#);
+        let mut got = Vec::new();
+        for_each_level(&r, |p, q| {
+            got.push((p.to_string(), q.to_string()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, vec![("1.5".into(), "2".into()), ("1.4".into(), "0".into())]);
+    }
+
+    #[test]
+    fn refuses_bad_levels_with_a_reason() {
+        let ok = |_: &str, _: &str| Ok(());
+        assert_eq!(for_each_level(&raw(r#"[["1.5"]]"#), ok), Err(DecodeError::BadType));
+        assert_eq!(for_each_level(&raw(r#"[[1.5,"2"]]"#), ok), Err(DecodeError::BadType));
+        assert_eq!(for_each_level(&raw(r#"{"a":1}"#), ok), Err(DecodeError::BadType));
+        let refuse = |_: &str, _: &str| Err(DecodeError::NonPositive);
+        assert_eq!(for_each_level(&raw(r#"[["1","1"]]"#), refuse), Err(DecodeError::NonPositive));
+        assert_eq!(for_each_level(&raw("[]"), refuse), Ok(()));
+    }
+}
