@@ -50,10 +50,17 @@ struct LadderSide {
 
 impl LadderSide {
     fn new(base: i64, len: usize) -> Self {
-        LadderSide { base, qty: vec![0; len], best: None }
+        LadderSide {
+            base,
+            qty: vec![0; len],
+            best: None,
+        }
     }
     fn set(&mut self, px: i64, qty: i64) {
-        let Some(i) = usize::try_from(px - self.base).ok().filter(|&i| i < self.qty.len()) else {
+        let Some(i) = usize::try_from(px - self.base)
+            .ok()
+            .filter(|&i| i < self.qty.len())
+        else {
             return;
         };
         self.qty[i] = qty.max(0);
@@ -102,7 +109,11 @@ fn updates(n: usize) -> Vec<(i64, i64)> {
         while d < DEPTH && rng.next() % 5 != 0 {
             d += 1;
         }
-        let qty = if rng.next() % 10 < 3 { 0 } else { 1 + (rng.next() % 1000) as i64 };
+        let qty = if rng.next() % 10 < 3 {
+            0
+        } else {
+            1 + (rng.next() % 1000) as i64
+        };
         out.push((top - d, qty));
     }
     out

@@ -239,7 +239,7 @@ impl Book {
 
     /// Mid price in **half ticks** (`bid + ask`), exact; `None` unless both sides exist.
     pub fn mid_half_ticks(&self) -> Option<i64> {
-        Some(self.best_bid()?.px.checked_add(self.best_ask()?.px)?)
+        self.best_bid()?.px.checked_add(self.best_ask()?.px)
     }
 
     /// Spread in ticks (`ask - bid`); `None` unless both sides exist.
@@ -283,8 +283,14 @@ mod tests {
         assert_eq!(b.best_bid(), Some(Level { px: 101, qty: 2 }));
         b.set(Side::Ask, 999, 0); // absent: ignored
         let (bids, asks) = b.top_n(2);
-        assert_eq!(bids, vec![Level { px: 101, qty: 2 }, Level { px: 100, qty: 5 }]);
-        assert_eq!(asks, vec![Level { px: 103, qty: 4 }, Level { px: 105, qty: 3 }]);
+        assert_eq!(
+            bids,
+            vec![Level { px: 101, qty: 2 }, Level { px: 100, qty: 5 }]
+        );
+        assert_eq!(
+            asks,
+            vec![Level { px: 103, qty: 4 }, Level { px: 105, qty: 3 }]
+        );
         assert_eq!(b.asks.qty_at(105), 3);
         assert_eq!(b.asks.qty_at(104), 0);
         b.clear();

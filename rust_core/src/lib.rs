@@ -6,6 +6,7 @@
 pub mod book;
 pub mod decode;
 pub mod fixed;
+pub mod market;
 pub mod sync;
 
 #[cfg(feature = "python")]

@@ -283,7 +283,8 @@ impl<T> BookSync<T> {
                 }
             }
             let spot = self.rule == Rule::BinanceSpot;
-            self.buffer.retain(|(i, _)| if spot { i.last > id } else { i.last >= id });
+            self.buffer
+                .retain(|(i, _)| if spot { i.last > id } else { i.last >= id });
         }
         self.state = State::Synced;
         self.last = last;
@@ -315,12 +316,22 @@ mod tests {
     fn buffer_all<T: Default>(s: &mut BookSync<T>, evs: &[(i64, i64, Option<i64>)]) {
         for &(f, l, p) in evs {
             assert_eq!(s.on_diff(ids(f, l, p)), Verdict::Buffer);
-            s.buffer(Ids { first: f, last: l, prev: p }, T::default());
+            s.buffer(
+                Ids {
+                    first: f,
+                    last: l,
+                    prev: p,
+                },
+                T::default(),
+            );
         }
     }
 
     fn replay<T>(s: &mut BookSync<T>) -> Vec<Verdict> {
-        s.take_buffer().into_iter().map(|(i, _)| s.on_diff(Some(i))).collect()
+        s.take_buffer()
+            .into_iter()
+            .map(|(i, _)| s.on_diff(Some(i)))
+            .collect()
     }
 
     #[test]
@@ -328,7 +339,10 @@ mod tests {
         // NKNUSDT: snapshot 499869752; first event U=499869750 u=499869752 is dropped,
         // the next starts at lastUpdateId + 1.
         let mut s: BookSync<()> = BookSync::new(Rule::BinanceSpot, 100);
-        buffer_all(&mut s, &[(499869750, 499869752, None), (499869753, 499869760, None)]);
+        buffer_all(
+            &mut s,
+            &[(499869750, 499869752, None), (499869753, 499869760, None)],
+        );
         assert_eq!(s.on_snapshot(Some(499869752)), SnapshotVerdict::Load);
         assert_eq!(replay(&mut s), vec![Verdict::Apply]);
         assert_eq!(s.on_diff(ids(499869761, 499869765, None)), Verdict::Apply);
@@ -354,14 +368,25 @@ mod tests {
         let mut s: BookSync<()> = BookSync::new(Rule::BinanceSpot, 100);
         assert_eq!(s.on_snapshot(Some(20)), SnapshotVerdict::Load);
         assert_eq!(s.on_diff(ids(18, 21, None)), Verdict::Apply);
-        assert_eq!(s.on_diff(ids(21, 22, None)), Verdict::Gap, "after the first, U must be id + 1");
+        assert_eq!(
+            s.on_diff(ids(21, 22, None)),
+            Verdict::Gap,
+            "after the first, U must be id + 1"
+        );
     }
 
     #[test]
     fn binance_usdm_accepts_both_boundary_cases() {
         // The snapshot id equals an event's u: that event is applied again (u < id rule).
         let mut s: BookSync<()> = BookSync::new(Rule::BinanceUsdm, 100);
-        buffer_all(&mut s, &[(100, 200, Some(90)), (250, 300, Some(200)), (301, 400, Some(300))]);
+        buffer_all(
+            &mut s,
+            &[
+                (100, 200, Some(90)),
+                (250, 300, Some(200)),
+                (301, 400, Some(300)),
+            ],
+        );
         assert_eq!(s.on_snapshot(Some(300)), SnapshotVerdict::Load);
         assert_eq!(replay(&mut s), vec![Verdict::Apply, Verdict::Apply]);
         // The boundary event was not buffered: the next one chains with pu == id.
@@ -369,7 +394,11 @@ mod tests {
         buffer_all(&mut s, &[(301, 400, Some(300))]);
         assert_eq!(s.on_snapshot(Some(300)), SnapshotVerdict::Load);
         assert_eq!(replay(&mut s), vec![Verdict::Apply]);
-        assert_eq!(s.on_diff(ids(999, 1200, Some(400))), Verdict::Apply, "U jumps: ids are global");
+        assert_eq!(
+            s.on_diff(ids(999, 1200, Some(400))),
+            Verdict::Apply,
+            "U jumps: ids are global"
+        );
         assert_eq!(s.on_diff(ids(1300, 1400, Some(1250))), Verdict::Gap);
         // Too old: the first buffered event starts after the snapshot and does not chain on it.
         let mut s: BookSync<()> = BookSync::new(Rule::BinanceUsdm, 100);
@@ -383,9 +412,17 @@ mod tests {
         assert_eq!(s.on_diff(ids(5, 5, None)), Verdict::NotSynced);
         assert_eq!(s.on_snapshot(Some(100)), SnapshotVerdict::Load);
         assert_eq!(s.on_diff(ids(101, 101, None)), Verdict::Apply);
-        assert_eq!(s.on_diff(ids(101, 101, None)), Verdict::Gap, "a repeated u is a gap too");
+        assert_eq!(
+            s.on_diff(ids(101, 101, None)),
+            Verdict::Gap,
+            "a repeated u is a gap too"
+        );
         assert_eq!(s.on_diff(ids(102, 102, None)), Verdict::NotSynced);
-        assert_eq!(s.on_snapshot(Some(1)), SnapshotVerdict::Load, "u == 1: service restart");
+        assert_eq!(
+            s.on_snapshot(Some(1)),
+            SnapshotVerdict::Load,
+            "u == 1: service restart"
+        );
         assert_eq!(s.on_diff(ids(2, 2, None)), Verdict::Apply);
         assert_eq!(s.on_snapshot(Some(50)), SnapshotVerdict::Load);
         assert_eq!(s.on_diff(ids(52, 52, None)), Verdict::Gap);
@@ -396,8 +433,16 @@ mod tests {
         let mut s: BookSync<()> = BookSync::new(Rule::Okx, 10);
         assert_eq!(s.on_snapshot(Some(10)), SnapshotVerdict::Load);
         assert_eq!(s.on_diff(ids(17, 17, Some(10))), Verdict::Apply);
-        assert_eq!(s.on_diff(ids(17, 17, Some(17))), Verdict::Apply, "heartbeat");
-        assert_eq!(s.on_diff(ids(3, 3, Some(17))), Verdict::Apply, "maintenance reset");
+        assert_eq!(
+            s.on_diff(ids(17, 17, Some(17))),
+            Verdict::Apply,
+            "heartbeat"
+        );
+        assert_eq!(
+            s.on_diff(ids(3, 3, Some(17))),
+            Verdict::Apply,
+            "maintenance reset"
+        );
         assert_eq!(s.on_diff(ids(9, 9, Some(5))), Verdict::Gap);
         assert_eq!(s.state(), State::OutOfSync(Reason::Gap));
         let mut s: BookSync<()> = BookSync::new(Rule::Okx, 10);

@@ -194,43 +194,77 @@ mod tests {
             }
         })
         .unwrap();
-        let ids = Ids { first: 157, last: 160, prev: None };
+        let ids = Ids {
+            first: 157,
+            last: 160,
+            prev: None,
+        };
         assert_eq!(got, Some((Some("BNBBTC"), BookKind::Diff, Some(ids))));
     }
 
     #[test]
     fn decodes_every_kind() {
-        assert!(one(r#"{"e":"depthUpdate","E":1,"T":2,"s":"X","U":5,"u":9,"pu":4,"b":[],"a":[]}"#)
+        assert!(
+            one(r#"{"e":"depthUpdate","E":1,"T":2,"s":"X","U":5,"u":9,"pu":4,"b":[],"a":[]}"#)
+                .unwrap()
+                .contains("prev: Some(4)")
+        );
+        assert!(one(r#"{"lastUpdateId":7,"bids":[["1","2"]],"asks":[]}"#)
             .unwrap()
-            .contains("prev: Some(4)"));
-        assert!(one(r#"{"lastUpdateId":7,"bids":[["1","2"]],"asks":[]}"#).unwrap().contains("Snapshot"));
-        assert!(one(r#"{"u":400900217,"s":"BNBUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#)
-            .unwrap()
-            .starts_with("Ticker"));
-        assert!(one(r#"{"e":"trade","E":1,"s":"X","t":12345,"p":"0.001","q":"100","T":2,"m":true,"M":true}"#)
-            .unwrap()
-            .contains("taker_buy: false"));
+            .contains("Snapshot"));
+        assert!(one(
+            r#"{"u":400900217,"s":"BNBUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#
+        )
+        .unwrap()
+        .starts_with("Ticker"));
+        assert!(one(
+            r#"{"e":"trade","E":1,"s":"X","t":12345,"p":"0.001","q":"100","T":2,"m":true,"M":true}"#
+        )
+        .unwrap()
+        .contains("taker_buy: false"));
         assert!(one(r#"{"e":"aggTrade","E":1,"s":"X","a":26129,"p":"0.01633102","q":"4.7","f":1,"l":2,"T":3,"m":false}"#)
             .unwrap()
             .contains("Num(26129)"));
         assert!(one(r#"{"result":null,"id":1}"#).unwrap().contains("Ack"));
-        assert!(one(r#"{"e":"serverShutdown","E":1}"#).unwrap().contains("ServerShutdown"));
-        assert!(one(r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#).unwrap().contains("Error"));
-        assert!(one(r#"{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{}}}"#)
+        assert!(one(r#"{"e":"serverShutdown","E":1}"#)
             .unwrap()
-            .contains("Ignored(\"kline\")"));
-        assert!(one(r#"{"stream":"x@depth20@100ms","data":{"lastUpdateId":1,"bids":[],"asks":[]}}"#)
-            .unwrap()
-            .contains("partial_depth"));
+            .contains("ServerShutdown"));
+        assert!(
+            one(r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#)
+                .unwrap()
+                .contains("Error")
+        );
+        assert!(
+            one(r#"{"stream":"x@kline_1m","data":{"e":"kline","E":1,"s":"X","k":{}}}"#)
+                .unwrap()
+                .contains("Ignored(\"kline\")")
+        );
+        assert!(one(
+            r#"{"stream":"x@depth20@100ms","data":{"lastUpdateId":1,"bids":[],"asks":[]}}"#
+        )
+        .unwrap()
+        .contains("partial_depth"));
     }
 
     #[test]
     fn reports_bad_frames() {
-        assert_eq!(one(r#"{"e":"depthUpdate","s":"X","U":1"#), Err(DecodeError::Truncated));
+        assert_eq!(
+            one(r#"{"e":"depthUpdate","s":"X","U":1"#),
+            Err(DecodeError::Truncated)
+        );
         assert_eq!(one("garbage"), Err(DecodeError::BadJson));
-        assert_eq!(one(r#"{"e":"depthUpdate","s":"X","U":"1","u":2,"b":[],"a":[]}"#), Err(DecodeError::BadType));
-        assert_eq!(one(r#"{"e":"depthUpdate","s":"X","u":2,"b":[],"a":[]}"#), Err(DecodeError::MissingField("U")));
+        assert_eq!(
+            one(r#"{"e":"depthUpdate","s":"X","U":"1","u":2,"b":[],"a":[]}"#),
+            Err(DecodeError::BadType)
+        );
+        assert_eq!(
+            one(r#"{"e":"depthUpdate","s":"X","u":2,"b":[],"a":[]}"#),
+            Err(DecodeError::MissingField("U"))
+        );
         assert_eq!(one(r#"{"foo":1}"#), Err(DecodeError::UnknownMessage));
-        assert_eq!(one(r#"{"e":"depthUpdate","s":"X","U":99999999999999999999,"u":2,"b":[],"a":[]}"#), Err(DecodeError::BadType));
+        assert_eq!(
+            one(r#"{"e":"depthUpdate","s":"X","U":99999999999999999999,"u":2,"b":[],"a":[]}"#),
+            Err(DecodeError::BadType)
+        );
     }
 }

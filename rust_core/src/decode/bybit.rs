@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg, Trade, TradeId};
+use super::{
+    parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg, Trade, TradeId,
+};
 
 #[derive(Deserialize)]
 struct Raw<'a> {
@@ -66,7 +68,11 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
             sink(Msg::Depth(Depth {
                 symbol: Some(d.s),
                 kind,
-                ids: Some(Ids { first: d.u, last: d.u, prev: None }),
+                ids: Some(Ids {
+                    first: d.u,
+                    last: d.u,
+                    prev: None,
+                }),
                 bids: Some(d.b),
                 asks: Some(d.a),
                 exch_ms: r.ts.unwrap_or(0),
@@ -127,18 +133,46 @@ mod tests {
         let got = all(trades).unwrap();
         assert_eq!(got.len(), 2);
         assert!(got[0].contains("taker_buy: true") && got[1].contains("taker_buy: false"));
-        assert!(all(r#"{"success":true,"ret_msg":"","conn_id":"c","req_id":"1","op":"subscribe"}"#).unwrap()[0].contains("Ack"));
-        assert!(all(r#"{"success":true,"ret_msg":"pong","conn_id":"c","op":"ping"}"#).unwrap()[0].contains("Pong"));
-        assert!(all(r#"{"req_id":"1","op":"pong","args":["1"],"conn_id":"c"}"#).unwrap()[0].contains("Pong"));
-        assert!(all(r#"{"success":false,"ret_msg":"error:handler not found","op":"subscribe"}"#).unwrap()[0].contains("Error"));
+        assert!(all(
+            r#"{"success":true,"ret_msg":"","conn_id":"c","req_id":"1","op":"subscribe"}"#
+        )
+        .unwrap()[0]
+            .contains("Ack"));
+        assert!(
+            all(r#"{"success":true,"ret_msg":"pong","conn_id":"c","op":"ping"}"#).unwrap()[0]
+                .contains("Pong")
+        );
+        assert!(
+            all(r#"{"req_id":"1","op":"pong","args":["1"],"conn_id":"c"}"#).unwrap()[0]
+                .contains("Pong")
+        );
+        assert!(
+            all(r#"{"success":false,"ret_msg":"error:handler not found","op":"subscribe"}"#)
+                .unwrap()[0]
+                .contains("Error")
+        );
     }
 
     #[test]
     fn reports_bad_frames() {
-        assert_eq!(all(r#"{"topic":"orderbook.50.X","type":"delta","data":{"s":"X","b":[],"a":[]}}"#), Err(DecodeError::BadType));
-        assert_eq!(all(r#"{"topic":"orderbook.50.X","type":"weird","data":{}}"#), Err(DecodeError::UnknownMessage));
-        assert_eq!(all(r#"{"topic":"orderbook.50.X","type":"delta"}"#), Err(DecodeError::MissingField("data")));
+        assert_eq!(
+            all(r#"{"topic":"orderbook.50.X","type":"delta","data":{"s":"X","b":[],"a":[]}}"#),
+            Err(DecodeError::BadType)
+        );
+        assert_eq!(
+            all(r#"{"topic":"orderbook.50.X","type":"weird","data":{}}"#),
+            Err(DecodeError::UnknownMessage)
+        );
+        assert_eq!(
+            all(r#"{"topic":"orderbook.50.X","type":"delta"}"#),
+            Err(DecodeError::MissingField("data"))
+        );
         assert_eq!(all(r#"{"hello":1}"#), Err(DecodeError::UnknownMessage));
-        assert_eq!(all(r#"{"topic":"publicTrade.X","data":[{"T":1,"s":"X","S":"Up","v":"1","p":"1","i":"x"}]}"#), Err(DecodeError::BadType));
+        assert_eq!(
+            all(
+                r#"{"topic":"publicTrade.X","data":[{"T":1,"s":"X","S":"Up","v":"1","p":"1","i":"x"}]}"#
+            ),
+            Err(DecodeError::BadType)
+        );
     }
 }

@@ -95,7 +95,9 @@ pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T,
 }
 
 /// Parse a borrowed JSON sub-value as `T`.
-pub(crate) fn parse_raw<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError> {
+pub(crate) fn parse_raw<'a, T: serde::Deserialize<'a>>(
+    raw: &'a RawValue,
+) -> Result<T, DecodeError> {
     Ok(serde_json::from_str(raw.get())?)
 }
 
@@ -311,17 +313,32 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(got, vec![("1.5".into(), "2".into()), ("1.4".into(), "0".into())]);
+        assert_eq!(
+            got,
+            vec![("1.5".into(), "2".into()), ("1.4".into(), "0".into())]
+        );
     }
 
     #[test]
     fn refuses_bad_levels_with_a_reason() {
         let ok = |_: &str, _: &str| Ok(());
-        assert_eq!(for_each_level(&raw(r#"[["1.5"]]"#), ok), Err(DecodeError::BadType));
-        assert_eq!(for_each_level(&raw(r#"[[1.5,"2"]]"#), ok), Err(DecodeError::BadType));
-        assert_eq!(for_each_level(&raw(r#"{"a":1}"#), ok), Err(DecodeError::BadType));
+        assert_eq!(
+            for_each_level(&raw(r#"[["1.5"]]"#), ok),
+            Err(DecodeError::BadType)
+        );
+        assert_eq!(
+            for_each_level(&raw(r#"[[1.5,"2"]]"#), ok),
+            Err(DecodeError::BadType)
+        );
+        assert_eq!(
+            for_each_level(&raw(r#"{"a":1}"#), ok),
+            Err(DecodeError::BadType)
+        );
         let refuse = |_: &str, _: &str| Err(DecodeError::NonPositive);
-        assert_eq!(for_each_level(&raw(r#"[["1","1"]]"#), refuse), Err(DecodeError::NonPositive));
+        assert_eq!(
+            for_each_level(&raw(r#"[["1","1"]]"#), refuse),
+            Err(DecodeError::NonPositive)
+        );
         assert_eq!(for_each_level(&raw("[]"), refuse), Ok(()));
     }
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    int_str, parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg, Ticker, Trade,
-    TradeId,
+    int_str, parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg,
+    Ticker, Trade, TradeId,
 };
 
 #[derive(Deserialize)]
@@ -68,7 +68,10 @@ struct TradeData<'a> {
 /// Decode one frame.
 pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeError> {
     if frame == b"pong" {
-        sink(Msg::Control(Control { kind: ControlKind::Pong, detail: "pong" }));
+        sink(Msg::Control(Control {
+            kind: ControlKind::Pong,
+            detail: "pong",
+        }));
         return Ok(());
     }
     let r: Raw<'a> = parse(frame)?;
@@ -78,7 +81,10 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
             "error" => ControlKind::Error,
             _ => ControlKind::Event,
         };
-        sink(Msg::Control(Control { kind, detail: r.msg.filter(|m| !m.is_empty()).unwrap_or(event) }));
+        sink(Msg::Control(Control {
+            kind,
+            detail: r.msg.filter(|m| !m.is_empty()).unwrap_or(event),
+        }));
         return Ok(());
     }
     let (Some(arg), Some(data)) = (r.arg, r.data) else {
@@ -96,7 +102,11 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
             };
             let items: Vec<BookData<'a>> = parse_raw(data)?;
             for d in items {
-                let ids = d.seq_id.map(|last| Ids { first: last, last, prev: d.prev_seq_id });
+                let ids = d.seq_id.map(|last| Ids {
+                    first: last,
+                    last,
+                    prev: d.prev_seq_id,
+                });
                 sink(Msg::Depth(Depth {
                     symbol: Some(symbol),
                     kind,
@@ -141,7 +151,11 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
                 };
                 sink(Msg::Trade(Trade {
                     symbol: t.inst_id,
-                    id: t.trade_id.parse().map(TradeId::Num).unwrap_or(TradeId::Text(t.trade_id)),
+                    id: t
+                        .trade_id
+                        .parse()
+                        .map(TradeId::Num)
+                        .unwrap_or(TradeId::Text(t.trade_id)),
                     px: t.px,
                     qty: t.sz,
                     taker_buy,
@@ -168,7 +182,11 @@ mod tests {
     fn decodes_documented_shapes() {
         let upd = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":123456,"seqId":123457}]}"#;
         let got = all(upd).unwrap();
-        assert!(got[0].contains("Diff") && got[0].contains("prev: Some(123456)") && got[0].contains("Some(-855196043)"));
+        assert!(
+            got[0].contains("Diff")
+                && got[0].contains("prev: Some(123456)")
+                && got[0].contains("Some(-855196043)")
+        );
         let zero = r#"{"arg":{"channel":"books","instId":"X"},"action":"snapshot","data":[{"asks":[],"bids":[],"ts":"1","checksum":0,"prevSeqId":-1,"seqId":5}]}"#;
         assert!(all(zero).unwrap()[0].contains("checksum: None"));
         let bbo = r#"{"arg":{"channel":"bbo-tbt","instId":"X"},"data":[{"asks":[["2","1","0","1"]],"bids":[["1","3","0","1"]],"ts":"5","seqId":9}]}"#;
@@ -177,17 +195,41 @@ mod tests {
         assert!(all(b5).unwrap()[0].contains("Snapshot"));
         let tr = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897","count":"3","source":"0","seqId":1234}]}"#;
         assert!(all(tr).unwrap()[0].contains("Num(130639474)"));
-        assert!(all(r#"{"event":"subscribe","arg":{"channel":"books","instId":"X"},"connId":"a"}"#).unwrap()[0].contains("Ack"));
-        assert!(all(r#"{"event":"error","code":"60012","msg":"Invalid request","connId":"a"}"#).unwrap()[0].contains("Invalid request"));
+        assert!(all(
+            r#"{"event":"subscribe","arg":{"channel":"books","instId":"X"},"connId":"a"}"#
+        )
+        .unwrap()[0]
+            .contains("Ack"));
+        assert!(
+            all(r#"{"event":"error","code":"60012","msg":"Invalid request","connId":"a"}"#)
+                .unwrap()[0]
+                .contains("Invalid request")
+        );
         assert!(all("pong").unwrap()[0].contains("Pong"));
-        assert!(all(r#"{"arg":{"channel":"tickers","instId":"X"},"data":[{}]}"#).unwrap()[0].contains("Ignored"));
+        assert!(
+            all(r#"{"arg":{"channel":"tickers","instId":"X"},"data":[{}]}"#).unwrap()[0]
+                .contains("Ignored")
+        );
     }
 
     #[test]
     fn reports_bad_frames() {
-        assert_eq!(all(r#"{"arg":{"channel":"books","instId":"X"},"data":[]}"#), Err(DecodeError::MissingField("action")));
-        assert_eq!(all(r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[]}]}"#), Err(DecodeError::BadType));
+        assert_eq!(
+            all(r#"{"arg":{"channel":"books","instId":"X"},"data":[]}"#),
+            Err(DecodeError::MissingField("action"))
+        );
+        assert_eq!(
+            all(
+                r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[]}]}"#
+            ),
+            Err(DecodeError::BadType)
+        );
         assert_eq!(all(r#"{"data":[]}"#), Err(DecodeError::UnknownMessage));
-        assert_eq!(all(r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[],"ts":"x"}]}"#), Err(DecodeError::BadType));
+        assert_eq!(
+            all(
+                r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[],"ts":"x"}]}"#
+            ),
+            Err(DecodeError::BadType)
+        );
     }
 }
