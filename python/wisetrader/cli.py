@@ -20,6 +20,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _register() -> None:
+    from wisetrader.marketdata.replay import replay_command
+
+    app.command("replay")(replay_command)
+
+
+_register()
+
+
 def main() -> None:
     app()
 

@@ -457,6 +457,9 @@ impl Market {
             self.error(recv_ns, e.reason());
             if synced {
                 self.fail(idx, Reason::BadMessage, recv_ns);
+            } else if d.kind == BookKind::Snapshot {
+                // The snapshot we waited for is unusable: ask for another one.
+                self.request(idx, Reason::BadMessage.as_str(), recv_ns);
             }
             self.report(idx, recv_ns);
             return;
@@ -473,7 +476,11 @@ impl Market {
             return;
         };
         let was_out = matches!(inst.state(), State::OutOfSync(_));
-        match inst.sync.on_snapshot(d.ids.map(|i| i.last)) {
+        let buffered = inst.sync.buffered();
+        let verdict = inst.sync.on_snapshot(d.ids.map(|i| i.last));
+        // Buffered events the snapshot already covers were dropped by the sync.
+        self.counters.skipped_stale += (buffered - inst.sync.buffered()) as u64;
+        match verdict {
             SnapshotVerdict::TooOld => {
                 self.counters.snapshots_too_old += 1;
                 self.request(idx, Reason::SnapshotTooOld.as_str(), recv_ns);
