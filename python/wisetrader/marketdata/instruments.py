@@ -9,9 +9,9 @@ it); only a coarser one would refuse valid data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,11 @@ def resolve_instruments(
     for s in symbols:
         guess = inferred.get(s, InstrumentSpec(s, "0.00000001", "0.00000001", source="default"))
         table = bundled_instrument(venue, s)
-        if table and not _finer(guess.tick_size, table.tick_size) and not _finer(guess.lot_step, table.lot_step):
+        if (
+            table
+            and not _finer(guess.tick_size, table.tick_size)
+            and not _finer(guess.lot_step, table.lot_step)
+        ):
             guess = table
         specs.append(
             InstrumentSpec(s, tick_size or guess.tick_size, lot_step or guess.lot_step, source=guess.source)

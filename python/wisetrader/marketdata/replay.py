@@ -65,7 +65,9 @@ class TopWriter:
     def write(self, rows: list[TopRow]) -> None:
         self.rows += len(rows)
         if self.path.suffix == ".jsonl" and self._file is not None:
-            self._file.write(b"".join(orjson.dumps(dict(zip(TOP_COLUMNS, r, strict=True))) + b"\n" for r in rows))
+            self._file.write(
+                b"".join(orjson.dumps(dict(zip(TOP_COLUMNS, r, strict=True))) + b"\n" for r in rows)
+            )
         elif self._csv is not None:
             self._csv.writerows(rows)
         else:
@@ -159,7 +161,8 @@ def print_summary(result: ReplayResult, show_book: bool, depth: int) -> None:
         for spec in result.instruments:
             state, reason = result.market.state(spec.symbol)
             bids, asks = result.market.top(spec.symbol, depth)
-            title = f"{spec.symbol}  {state}{f' ({reason})' if reason else ''}  update_id={result.market.update_id(spec.symbol)}"
+            why = f" ({reason})" if reason else ""
+            title = f"{spec.symbol}  {state}{why}  update_id={result.market.update_id(spec.symbol)}"
             book = Table(title=title, title_justify="left")
             for col in ("bid qty", "bid", "ask", "ask qty"):
                 book.add_column(col, justify="right")
@@ -183,22 +186,34 @@ def print_summary(result: ReplayResult, show_book: bool, depth: int) -> None:
         ("top-of-book changes", f"{c['tops']:,}"),
         ("decode errors", f"{c['errors']:,}"),
     ]
-    rows += [(f"  {k.removeprefix('error.')}", f"{v:,}") for k, v in sorted(c.items()) if k.startswith("error.")]
+    rows += [
+        (f"  {k.removeprefix('error.')}", f"{v:,}") for k, v in sorted(c.items()) if k.startswith("error.")
+    ]
     if result.bad_lines:
         rows.append(("bad recording lines", f"{result.bad_lines:,}"))
     rows.append(("frames/s", f"{result.frames_per_second:,.0f}"))
     for k, v in rows:
         stats.add_row(k, v)
     console.print(stats)
-    grids = ", ".join(f"{s.symbol} tick {s.tick_size} lot {s.lot_step} ({s.source})" for s in result.instruments)
+    grids = ", ".join(
+        f"{s.symbol} tick {s.tick_size} lot {s.lot_step} ({s.source})" for s in result.instruments
+    )
     console.print(f"[dim]instruments: {grids}[/dim]")
 
 
 def replay_command(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="recording: `<recv_ns> <payload>` lines, plain or gzip")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="recording: `<recv_ns> <payload>` lines, plain or gzip"
+        ),
+    ],
     venue: Annotated[Venue, typer.Option("--venue", help="venue and product of the recording")],
     symbol: Annotated[
-        str | None, typer.Option("--symbol", help="symbol bare REST snapshot lines belong to (default: the file's only one)")
+        str | None,
+        typer.Option(
+            "--symbol", help="symbol bare REST snapshot lines belong to (default: the file's only one)"
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="write every top-of-book change to .jsonl, .csv or .parquet")
