@@ -27,7 +27,9 @@ def read_lines(path: Path) -> list[tuple[int, bytes]]:
 
 
 def is_depth_diff(payload: bytes) -> bool:
-    return b'"depthUpdate"' in payload or (b'"channel":"books"' in payload and b'"action":"update"' in payload)
+    return b'"depthUpdate"' in payload or (
+        b'"channel":"books"' in payload and b'"action":"update"' in payload
+    )
 
 
 def bybit_book(symbol: str, kind: str, u: int, bids: list[list[str]], asks: list[list[str]]) -> bytes:
@@ -79,7 +81,9 @@ def binance_snapshot(last_update_id: int, bids: list[list[str]], asks: list[list
     return orjson.dumps({"lastUpdateId": last_update_id, "bids": bids, "asks": asks})
 
 
-def okx_books(symbol: str, action: str, seq: int, prev: int, bids: list[list[str]], asks: list[list[str]]) -> bytes:
+def okx_books(
+    symbol: str, action: str, seq: int, prev: int, bids: list[list[str]], asks: list[list[str]]
+) -> bytes:
     """CONSTRUCTED OKX v5 ``books`` frame with seqId/prevSeqId and checksum 0 (post-2026 shape)."""
     levels = {
         "asks": [[p, q, "0", "1"] for p, q in asks],

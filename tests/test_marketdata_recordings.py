@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from marketdata_support import read_lines, recording_files
-
 from wisetrader.marketdata.replay import replay
 
 
