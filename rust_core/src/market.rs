@@ -7,10 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde_json::value::RawValue;
-
 use crate::book::{Book, Level, Side, Top};
-use crate::decode::{self, BookKind, ControlKind, DecodeError, Depth, Msg, TradeId};
+use crate::decode::{self, BookKind, ControlKind, DecodeError, Depth, Levels, Msg, TradeId};
 use crate::fixed::{DecimalError, Grid};
 use crate::sync::{BookSync, Reason, Request, Rule, SnapshotVerdict, State, Verdict};
 
@@ -451,7 +449,7 @@ impl Market {
             return;
         };
         self.scratch.clear();
-        if let Err(e) = parse_levels(&mut self.scratch, inst.px, inst.qty, d.bids, d.asks) {
+        if let Err(e) = parse_levels(&mut self.scratch, inst.px, inst.qty, &d.bids, &d.asks) {
             // An unreadable book message for a synced book is a lost update.
             let synced = inst.is_synced();
             self.error(recv_ns, e.reason());
@@ -597,10 +595,7 @@ impl Market {
         let Some(wire) = inst.wire.as_mut() else {
             return;
         };
-        if update_wire(wire, &self.scratch, d.bids, d.asks).is_err() {
-            inst.wire = None;
-            return;
-        }
+        update_wire(wire, &self.scratch, &d.bids, &d.asks);
         let Some(expected) = d.checksum else {
             return;
         };
@@ -761,20 +756,17 @@ fn parse_levels(
     out: &mut Vec<LevelUpdate>,
     px: Grid,
     qty: Grid,
-    bids: Option<&RawValue>,
-    asks: Option<&RawValue>,
+    bids: &Levels<'_>,
+    asks: &Levels<'_>,
 ) -> Result<(), DecodeError> {
-    for (side, raw) in [(Side::Bid, bids), (Side::Ask, asks)] {
-        if let Some(raw) = raw {
-            decode::for_each_level(raw, |p, q| {
-                let l = parse_level(px, qty, p, q)?;
-                out.push(LevelUpdate {
-                    side,
-                    px: l.px,
-                    qty: l.qty,
-                });
-                Ok(())
-            })?;
+    for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
+        for &(p, q) in &levels.0 {
+            let l = parse_level(px, qty, p, q)?;
+            out.push(LevelUpdate {
+                side,
+                px: l.px,
+                qty: l.qty,
+            });
         }
     }
     Ok(())
@@ -786,30 +778,24 @@ fn apply(book: &mut Book, levels: &[LevelUpdate]) {
     }
 }
 
-/// Mirror an applied message's original strings (walked in the same order as `parsed`).
+/// Mirror an applied message's original strings (`parsed` is in the same order: bids, asks).
 fn update_wire(
     wire: &mut WireLevels,
     parsed: &[LevelUpdate],
-    bids: Option<&RawValue>,
-    asks: Option<&RawValue>,
-) -> Result<(), DecodeError> {
-    let mut it = parsed.iter();
-    for raw in [bids, asks].into_iter().flatten() {
-        decode::for_each_level(raw, |p, q| {
-            let l = it.next().ok_or(DecodeError::BadType)?;
-            let map = match l.side {
-                Side::Bid => &mut wire.bids,
-                Side::Ask => &mut wire.asks,
-            };
-            if l.qty > 0 {
-                map.insert(l.px, (p.into(), q.into()));
-            } else {
-                map.remove(&l.px);
-            }
-            Ok(())
-        })?;
+    bids: &Levels<'_>,
+    asks: &Levels<'_>,
+) {
+    for (l, &(p, q)) in parsed.iter().zip(bids.0.iter().chain(&asks.0)) {
+        let map = match l.side {
+            Side::Bid => &mut wire.bids,
+            Side::Ask => &mut wire.asks,
+        };
+        if l.qty > 0 {
+            map.insert(l.px, (p.into(), q.into()));
+        } else {
+            map.remove(&l.px);
+        }
     }
-    Ok(())
 }
 
 /// OKX CRC32 over the top 25 levels per side, interleaved `bid:qty:ask:qty:...` with the

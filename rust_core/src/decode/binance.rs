@@ -1,17 +1,98 @@
 //! Binance spot and USD-M futures: `depthUpdate`, the REST depth snapshot body, `bookTicker`,
 //! `trade`, `aggTrade`, raw streams and the combined-stream wrapper `{"stream":..,"data":..}`.
 //!
-//! One borrowed struct holds every field any of these messages uses; a field whose type differs
-//! between messages (`b`/`a` are level arrays in `depthUpdate`, strings in `bookTicker`, and `a`
-//! is an id in `aggTrade`) stays a [`RawValue`] until the event type is known.
+//! One borrowed struct holds every field any of these messages uses, read in a single pass; a
+//! field whose type differs between messages (`b`/`a` are level arrays in `depthUpdate`, strings
+//! in `bookTicker`, and `a` is an id in `aggTrade`) is a [`Field`] that takes whichever it finds.
+//! The combined-stream wrapper is cut off without parsing it twice (see [`split_combined`]).
 
+use serde::de::{self, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::fmt;
 
 use super::{
-    parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg, Ticker, Trade,
-    TradeId,
+    parse, BookKind, Control, ControlKind, DecodeError, Depth, Ids, LevelPair, Levels, Msg, Ticker,
+    Trade, TradeId,
 };
+
+/// `b` / `a`: levels, a decimal string or an integer id depending on the event.
+enum Field<'a> {
+    Levels(Levels<'a>),
+    Text(&'a str),
+    Int(i64),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Field<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("levels, a string or an integer")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Field<'a>, E> {
+                Ok(Field::Text(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field<'a>, E> {
+                Ok(Field::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field<'a>, E> {
+                i64::try_from(v)
+                    .map(Field::Int)
+                    .map_err(|_| E::custom("id out of range"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<'a>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(1024));
+                while let Some(LevelPair(px, qty)) = seq.next_element()? {
+                    out.push((px, qty));
+                }
+                Ok(Field::Levels(Levels(out)))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'a> Field<'a> {
+    fn levels(self) -> Result<Levels<'a>, DecodeError> {
+        match self {
+            Field::Levels(l) => Ok(l),
+            _ => Err(DecodeError::BadType),
+        }
+    }
+    fn text(self) -> Result<&'a str, DecodeError> {
+        match self {
+            Field::Text(t) => Ok(t),
+            _ => Err(DecodeError::BadType),
+        }
+    }
+    fn int(self) -> Result<i64, DecodeError> {
+        match self {
+            Field::Int(i) => Ok(i),
+            _ => Err(DecodeError::BadType),
+        }
+    }
+}
+
+/// `{"stream":"<name>","data":<event>}` as `(name, event bytes)`, found by position so the event
+/// is parsed once; `None` for any other layout (then the generic path parses the wrapper).
+fn split_combined(frame: &[u8]) -> Option<(&str, &[u8])> {
+    let rest = frame.strip_prefix(br#"{"stream":""#)?;
+    let end = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+    let stream = std::str::from_utf8(rest.get(..end)?).ok()?;
+    let body = rest.get(end + 1..)?.strip_prefix(br#","data":"#)?;
+    let body = body.trim_ascii_end().strip_suffix(b"}")?;
+    Some((stream, body))
+}
+
+/// Partial-book streams (`@depth5`, `@depth10`, `@depth20`) carry `lastUpdateId` like a REST
+/// snapshot but are not one; the core keeps diff books only.
+fn is_partial_depth(stream: &str) -> bool {
+    stream
+        .split_once("@depth")
+        .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
 
 #[derive(Deserialize)]
 struct Raw<'a> {
@@ -32,9 +113,9 @@ struct Raw<'a> {
     u: Option<i64>,
     pu: Option<i64>,
     #[serde(borrow)]
-    b: Option<&'a RawValue>,
+    b: Option<Field<'a>>,
     #[serde(borrow)]
-    a: Option<&'a RawValue>,
+    a: Option<Field<'a>>,
     #[serde(rename = "B", borrow)]
     bid_qty: Option<&'a str>,
     #[serde(rename = "A", borrow)]
@@ -48,9 +129,9 @@ struct Raw<'a> {
     #[serde(rename = "lastUpdateId")]
     last_update_id: Option<i64>,
     #[serde(borrow)]
-    bids: Option<&'a RawValue>,
+    bids: Option<Levels<'a>>,
     #[serde(borrow)]
-    asks: Option<&'a RawValue>,
+    asks: Option<Levels<'a>>,
     #[serde(borrow)]
     id: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -66,18 +147,23 @@ fn need<T>(v: Option<T>, name: &'static str) -> Result<T, DecodeError> {
 
 /// Decode one frame (spot or USD-M; the shapes are a superset of each other).
 pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeError> {
-    let raw: Raw<'a> = parse(frame)?;
-    if let (Some(stream), Some(data)) = (raw.stream, raw.data) {
-        // Partial-book streams (`@depth5`, `@depth10`, `@depth20`) carry `lastUpdateId` like a
-        // REST snapshot but are not one; the core keeps diff books only.
-        let partial = stream
-            .split_once("@depth")
-            .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()));
-        if partial {
+    if let Some((stream, body)) = split_combined(frame) {
+        if is_partial_depth(stream) {
             sink(Msg::Ignored("partial_depth"));
             return Ok(());
         }
-        let inner: Raw<'a> = parse_raw(data)?;
+        // A wrapper with anything after `data` fails here and gets the generic path below.
+        if let Ok(inner) = parse::<Raw<'a>>(body) {
+            return event(inner, sink);
+        }
+    }
+    let raw: Raw<'a> = parse(frame)?;
+    if let (Some(stream), Some(data)) = (raw.stream, raw.data) {
+        if is_partial_depth(stream) {
+            sink(Msg::Ignored("partial_depth"));
+            return Ok(());
+        }
+        let inner: Raw<'a> = parse(data.get().as_bytes())?;
         return event(inner, sink);
     }
     event(raw, sink)
@@ -93,12 +179,12 @@ fn event<'a>(r: Raw<'a>, sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeErr
                 last: need(r.u, "u")?,
                 prev: r.pu,
             }),
-            bids: Some(need(r.b, "b")?),
-            asks: Some(need(r.a, "a")?),
+            bids: need(r.b, "b")?.levels()?,
+            asks: need(r.a, "a")?.levels()?,
             exch_ms: r.event_ms.unwrap_or(0),
             checksum: None,
         }),
-        Some("bookTicker") => book_ticker(&r)?,
+        Some("bookTicker") => book_ticker(r)?,
         Some("trade") => Msg::Trade(Trade {
             symbol: need(r.s, "s")?,
             id: TradeId::Num(need(r.t, "t")?),
@@ -108,7 +194,7 @@ fn event<'a>(r: Raw<'a>, sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeErr
             exch_ms: need(r.trade_ms, "T")?,
         }),
         Some("aggTrade") => {
-            let id: i64 = parse_raw(need(r.a, "a")?)?;
+            let id = need(r.a, "a")?.int()?;
             Msg::Trade(Trade {
                 symbol: need(r.s, "s")?,
                 id: TradeId::Num(id),
@@ -134,14 +220,14 @@ fn event<'a>(r: Raw<'a>, sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeErr
                         last,
                         prev: None,
                     }),
-                    bids: Some(need(r.bids, "bids")?),
-                    asks: Some(need(r.asks, "asks")?),
+                    bids: need(r.bids, "bids")?,
+                    asks: need(r.asks, "asks")?,
                     exch_ms: r.event_ms.unwrap_or(0),
                     checksum: None,
                 })
             } else if r.u.is_some() && r.s.is_some() && r.bid_qty.is_some() {
                 // Spot bookTicker has no `e`.
-                book_ticker(&r)?
+                book_ticker(r)?
             } else if r.error.is_some() || r.code.is_some() {
                 Msg::Control(Control {
                     kind: ControlKind::Error,
@@ -162,9 +248,9 @@ fn event<'a>(r: Raw<'a>, sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeErr
     Ok(())
 }
 
-fn book_ticker<'a>(r: &Raw<'a>) -> Result<Msg<'a>, DecodeError> {
-    let bid_px: &str = parse_raw(need(r.b, "b")?)?;
-    let ask_px: &str = parse_raw(need(r.a, "a")?)?;
+fn book_ticker(r: Raw<'_>) -> Result<Msg<'_>, DecodeError> {
+    let bid_px = need(r.b, "b")?.text()?;
+    let ask_px = need(r.a, "a")?.text()?;
     Ok(Msg::Ticker(Ticker {
         symbol: need(r.s, "s")?,
         update_id: r.u,

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg, Trade, TradeId,
+    parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Levels, Msg, Trade,
+    TradeId,
 };
 
 #[derive(Deserialize)]
@@ -30,9 +31,9 @@ struct BookData<'a> {
     #[serde(borrow)]
     s: &'a str,
     #[serde(borrow)]
-    b: &'a RawValue,
+    b: Levels<'a>,
     #[serde(borrow)]
-    a: &'a RawValue,
+    a: Levels<'a>,
     u: i64,
 }
 
@@ -73,8 +74,8 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
                     last: d.u,
                     prev: None,
                 }),
-                bids: Some(d.b),
-                asks: Some(d.a),
+                bids: d.b,
+                asks: d.a,
                 exch_ms: r.ts.unwrap_or(0),
                 checksum: None,
             }));

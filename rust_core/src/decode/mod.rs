@@ -13,7 +13,7 @@ pub mod binance;
 pub mod bybit;
 pub mod okx;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 
@@ -119,16 +119,16 @@ pub enum BookKind {
     Diff,
 }
 
-/// An order-book message: levels still as borrowed JSON arrays of `[price, qty, ...]`.
-#[derive(Debug, Clone, Copy)]
+/// An order-book message; level strings borrow from the frame.
+#[derive(Debug, Clone)]
 pub struct Depth<'a> {
     /// `None` only for a bare Binance REST snapshot body, which names no symbol.
     pub symbol: Option<&'a str>,
     pub kind: BookKind,
     /// `None` when the venue sent no sequence (OKX `books` before `seqId` existed).
     pub ids: Option<Ids>,
-    pub bids: Option<&'a RawValue>,
-    pub asks: Option<&'a RawValue>,
+    pub bids: Levels<'a>,
+    pub asks: Levels<'a>,
     /// Exchange time in ms (0 when absent).
     pub exch_ms: i64,
     /// OKX CRC32 checksum; `None` when absent or 0 (deprecated by OKX in 2026).
@@ -200,7 +200,7 @@ pub struct Control<'a> {
 }
 
 /// One decoded message. A frame yields zero or more of them (OKX and Bybit batch).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Msg<'a> {
     Depth(Depth<'a>),
     Ticker(Ticker<'a>),
@@ -210,63 +210,35 @@ pub enum Msg<'a> {
     Ignored(&'a str),
 }
 
-/// Walk a JSON array of levels `[[price, qty, ...], ...]`, calling `f(price, qty)` for each,
-/// extra elements per level (OKX order counts) ignored. Stops at the first error.
-pub fn for_each_level<'a, F>(raw: &'a RawValue, mut f: F) -> Result<(), DecodeError>
-where
-    F: FnMut(&'a str, &'a str) -> Result<(), DecodeError>,
-{
-    let mut inner: Option<DecodeError> = None;
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let res = LevelsSeed {
-        f: &mut f,
-        err: &mut inner,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
-    match (res, inner) {
-        (_, Some(e)) => Err(e),
-        (Err(e), None) => Err(DecodeError::from_json(&e)),
-        (Ok(()), None) => Ok(()),
+/// Price levels `[[price, qty, ...], ...]` as borrowed `(price, qty)` strings, read in the same
+/// pass as the rest of the message; extra elements per level (OKX order counts) are skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Levels<'a>(pub Vec<(&'a str, &'a str)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Levels<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(LevelsVisitor(std::marker::PhantomData))
     }
 }
 
-struct LevelsSeed<'f, F> {
-    f: &'f mut F,
-    err: &'f mut Option<DecodeError>,
-}
+struct LevelsVisitor<'a>(std::marker::PhantomData<&'a ()>);
 
-impl<'de, F> DeserializeSeed<'de> for LevelsSeed<'_, F>
-where
-    F: FnMut(&'de str, &'de str) -> Result<(), DecodeError>,
-{
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, F> Visitor<'de> for LevelsSeed<'_, F>
-where
-    F: FnMut(&'de str, &'de str) -> Result<(), DecodeError>,
-{
-    type Value = ();
+impl<'de: 'a, 'a> Visitor<'de> for LevelsVisitor<'a> {
+    type Value = Levels<'a>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of [price, qty] levels")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Levels<'a>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(1024));
         while let Some(LevelPair(px, qty)) = seq.next_element()? {
-            if let Err(e) = (self.f)(px, qty) {
-                *self.err = Some(e);
-                return Err(de::Error::custom("level refused"));
-            }
+            out.push((px, qty));
         }
-        Ok(())
+        Ok(Levels(out))
     }
 }
 
 /// `[price, qty, ...]` with both as borrowed strings; the rest skipped.
-struct LevelPair<'a>(&'a str, &'a str);
+pub(crate) struct LevelPair<'a>(pub &'a str, pub &'a str);
 
 impl<'de> serde::Deserialize<'de> for LevelPair<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -300,45 +272,22 @@ pub(crate) fn int_str(s: &str) -> Result<i64, DecodeError> {
 mod tests {
     use super::*;
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_string()).unwrap()
+    fn levels(s: &str) -> Result<Levels<'_>, DecodeError> {
+        Ok(serde_json::from_str(s)?)
     }
 
     #[test]
-    fn walks_levels_and_ignores_extra_elements() {
-        let r = raw(r#"[["1.5","2"],["1.4","0","0","3"]]"#);
-        let mut got = Vec::new();
-        for_each_level(&r, |p, q| {
-            got.push((p.to_string(), q.to_string()));
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(
-            got,
-            vec![("1.5".into(), "2".into()), ("1.4".into(), "0".into())]
-        );
+    fn reads_levels_and_ignores_extra_elements() {
+        let l = levels(r#"[["1.5","2"],["1.4","0","0","3"]]"#).unwrap();
+        assert_eq!(l.0, vec![("1.5", "2"), ("1.4", "0")]);
+        assert_eq!(levels("[]").unwrap().0, vec![]);
     }
 
     #[test]
     fn refuses_bad_levels_with_a_reason() {
-        let ok = |_: &str, _: &str| Ok(());
-        assert_eq!(
-            for_each_level(&raw(r#"[["1.5"]]"#), ok),
-            Err(DecodeError::BadType)
-        );
-        assert_eq!(
-            for_each_level(&raw(r#"[[1.5,"2"]]"#), ok),
-            Err(DecodeError::BadType)
-        );
-        assert_eq!(
-            for_each_level(&raw(r#"{"a":1}"#), ok),
-            Err(DecodeError::BadType)
-        );
-        let refuse = |_: &str, _: &str| Err(DecodeError::NonPositive);
-        assert_eq!(
-            for_each_level(&raw(r#"[["1","1"]]"#), refuse),
-            Err(DecodeError::NonPositive)
-        );
-        assert_eq!(for_each_level(&raw("[]"), refuse), Ok(()));
+        assert_eq!(levels(r#"[["1.5"]]"#), Err(DecodeError::BadType));
+        assert_eq!(levels(r#"[[1.5,"2"]]"#), Err(DecodeError::BadType));
+        assert_eq!(levels(r#"{"a":1}"#), Err(DecodeError::BadType));
+        assert_eq!(levels(r#"[["1","2"]"#), Err(DecodeError::Truncated));
     }
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    int_str, parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Msg,
-    Ticker, Trade, TradeId,
+    int_str, parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Levels,
+    Msg, Ticker, Trade, TradeId,
 };
 
 #[derive(Deserialize)]
@@ -37,9 +37,9 @@ struct Raw<'a> {
 #[derive(Deserialize)]
 struct BookData<'a> {
     #[serde(borrow)]
-    asks: &'a RawValue,
+    asks: Levels<'a>,
     #[serde(borrow)]
-    bids: &'a RawValue,
+    bids: Levels<'a>,
     #[serde(borrow)]
     ts: Option<&'a str>,
     checksum: Option<i64>,
@@ -111,8 +111,8 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
                     symbol: Some(symbol),
                     kind,
                     ids,
-                    bids: Some(d.bids),
-                    asks: Some(d.asks),
+                    bids: d.bids,
+                    asks: d.asks,
                     exch_ms: d.ts.map(int_str).transpose()?.unwrap_or(0),
                     checksum: d.checksum.filter(|&c| c != 0),
                 }));
@@ -122,16 +122,8 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
             let symbol = arg.inst_id.ok_or(DecodeError::MissingField("instId"))?;
             let items: Vec<BookData<'a>> = parse_raw(data)?;
             for d in items {
-                let mut bid = None;
-                let mut ask = None;
-                super::for_each_level(d.bids, |p, q| {
-                    bid = bid.or(Some((p, q)));
-                    Ok(())
-                })?;
-                super::for_each_level(d.asks, |p, q| {
-                    ask = ask.or(Some((p, q)));
-                    Ok(())
-                })?;
+                let bid = d.bids.0.first().copied();
+                let ask = d.asks.0.first().copied();
                 sink(Msg::Ticker(Ticker {
                     symbol,
                     update_id: d.seq_id,
