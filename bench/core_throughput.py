@@ -11,14 +11,11 @@ that says what one core does.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from gen_depth import generate
 from wisetrader._core import MarketData
+
+from bench.gen_depth import generate
 
 
 def measure(frames: int, batch: int, seed: int = 1, usdm: bool = False) -> dict[str, float]:
