@@ -141,16 +141,11 @@ fn mutate(frame: &[u8], how: u8, at: usize, byte: u8) -> Vec<u8> {
     f
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// Random bytes and mutated real frames at every decoder: never a panic, every frame counted.
-    #[test]
-    fn never_panics_on_random_or_mutated_frames(
-        muts in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), any::<usize>()), 1..200),
-        garbage in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..20),
-    ) {
-        let samples: Vec<(Venue, Vec<Vec<u8>>)> = recordings()
+/// Real frames of every recording plus constructed Bybit frames, read once for all cases.
+fn samples() -> &'static [(Venue, Vec<Vec<u8>>)] {
+    static SAMPLES: std::sync::OnceLock<Vec<(Venue, Vec<Vec<u8>>)>> = std::sync::OnceLock::new();
+    SAMPLES.get_or_init(|| {
+    recordings()
             .into_iter()
             .map(|(v, p)| (v, lines(&p).into_iter().map(|(_, f)| f).collect()))
             .chain([
@@ -160,8 +155,21 @@ proptest! {
                     br#"{"topic":"publicTrade.X","type":"snapshot","ts":1,"data":[{"T":1,"s":"X","S":"Buy","v":"1","p":"1.5","i":"a"}]}"#.to_vec(),
                 ]),
             ])
-            .collect();
-        for (venue, frames) in &samples {
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random bytes and mutated real frames at every decoder: never a panic, every frame counted.
+    #[test]
+    fn never_panics_on_random_or_mutated_frames(
+        muts in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), any::<usize>()), 1..200),
+        garbage in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..20),
+    ) {
+        let samples = samples();
+        for (venue, frames) in samples {
             let mut m = Market::new(*venue, 64);
             for sym in ["X", "NKNUSDT", "SUSHIUSDT", "BTC-USDT", "BLZETH"] {
                 m.add_instrument(sym, "0.00000001", "0.00000001").unwrap();
