@@ -83,6 +83,9 @@ class Changes:
         """Refused frames or messages ``(recv_ns, reason)``, e.g. ``"truncated"``, ``"bad_json"``,
         ``"bad_type"``, ``"missing_field"``, ``"unknown_message"``, ``"unknown_symbol"``,
         ``"non_positive"``, ``"decimal_off_grid"``, ``"decimal_not_decimal"``, ``"decimal_overflow"``."""
+    def count(self, kind: str) -> int:
+        """Length of one list without building it: ``"tops"``, ``"tickers"``, ``"trades"``, ``"states"``,
+        ``"requests"``, ``"controls"`` or ``"errors"`` (``ValueError`` otherwise)."""
     def __bool__(self) -> bool:
         """True when anything besides the frame count is non-empty."""
 

@@ -225,6 +225,20 @@ impl PyChanges {
             .collect()
     }
 
+    fn count(&self, kind: &str) -> PyResult<usize> {
+        let c = &self.inner;
+        Ok(match kind {
+            "tops" => c.tops.len(),
+            "tickers" => c.tickers.len(),
+            "trades" => c.trades.len(),
+            "states" => c.states.len(),
+            "requests" => c.requests.len(),
+            "controls" => c.controls.len(),
+            "errors" => c.errors.len(),
+            other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
+        })
+    }
+
     fn __bool__(&self) -> bool {
         let c = &self.inner;
         !(c.tops.is_empty()
