@@ -31,6 +31,9 @@ def test_binance_flow_buffer_snapshot_gap_resync() -> None:
     assert ch.states == [(4, "BTCUSDT", "synced", None)]
     # Buffered events replayed: 101..103 spans 103 = 102 + 1, then 104..105.
     assert ch.tops == [(4, "BTCUSDT", 105, 10001, 200000, 10005, 100000)]
+    assert ch.count("tops") == 1 and ch.count("requests") == 0 and bool(ch)
+    with pytest.raises(ValueError, match="unknown kind"):
+        ch.count("nope")
     assert md.mid("BTCUSDT") == "100.030" and md.spread("BTCUSDT") == "0.04"
     ch = md.feed(binance_diff("BTCUSDT", 107, 108, [["100.02", "1"]], []), 5)  # 106 missing
     assert ch.states == [(5, "BTCUSDT", "out_of_sync", "gap")]
