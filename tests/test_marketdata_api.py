@@ -178,3 +178,37 @@ def test_decimal_round_trips(ticks: int, step: str) -> None:
     assert md.qty_to_lots("X", md.format_qty("X", ticks)) == ticks
     # Extra trailing zeros are the same value.
     assert md.price_to_ticks("X", text + ("0" if "." in text else ".000")) == ticks
+
+
+def test_okx_books5_replaces_the_book_and_bbo_tbt_is_a_ticker() -> None:
+    md = MarketData("okx")
+    md.add_instrument("BTC-USDT", "0.1", "0.00000001")
+    books5 = (
+        b'{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["30243.5","1.5","0","6"]],'
+        b'"bids":[["30243.4","0.5","0","2"],["30243","1","0","1"]],"instId":"BTC-USDT","ts":"1","seqId":9}]}'
+    )
+    bbo = (
+        b'{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["30243.6","2","0","1"]],'
+        b'"bids":[["30243.4","0.5","0","2"]],"ts":"2","seqId":10}]}'
+    )
+    ch = md.feed_batch([books5, bbo], [1, 2])
+    assert md.state("BTC-USDT") == ("synced", None)
+    assert ch.top_rows() == [(1, "BTC-USDT", 9, "30243.4", "0.50000000", "30243.5", "1.50000000")]
+    assert ch.tickers == [(2, "BTC-USDT", 10, 302434, 50000000, 302436, 200000000)]
+    assert md.top("BTC-USDT")[0] == [("30243.4", "0.50000000"), ("30243.0", "1.00000000")]
+
+
+def test_trades_from_every_venue_shape() -> None:
+    spot_md = spot()
+    ch = spot_md.feed_batch(
+        [
+            b'{"e":"trade","E":1,"s":"BTCUSDT","t":12345,"p":"30000.01","q":"0.5","T":7,"m":true,"M":true}',
+            b'{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":26129,'
+            b'"p":"30000.02","q":"0.00001","f":1,"l":2,"T":8,"m":false,"M":true}}',
+        ],
+        [1, 2],
+    )
+    assert ch.trades == [
+        (1, "BTCUSDT", "12345", 3000001, 50000, False, 7_000_000),
+        (2, "BTCUSDT", "26129", 3000002, 1, True, 8_000_000),
+    ]

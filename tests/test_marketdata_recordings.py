@@ -31,6 +31,8 @@ def test_recording_syncs_and_chains(venue: str, path: Path) -> None:
     bid, ask = md.best_bid(symbol), md.best_ask(symbol)
     assert bid is not None and ask is not None
     assert md.price_to_ticks(symbol, bid[0]) < md.price_to_ticks(symbol, ask[0])
+    trade_frames = sum(1 for _, p in frames if b'"aggTrade"' in p or b'"channel":"trades"' in p)
+    assert c["trades"] >= trade_frames
     if venue == "okx":
         books = sum(1 for _, p in read_lines(path) if b'"channel":"books"' in p)
         assert c["checksum_ok"] == books and c["checksum_failed"] == 0
