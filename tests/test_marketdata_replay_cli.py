@@ -11,6 +11,7 @@ import orjson
 import polars as pl
 import pytest
 from marketdata_support import RECORDINGS
+from wisetrader.marketdata.recording import Recording
 from wisetrader.marketdata.replay import TOP_COLUMNS, replay
 
 NKN = RECORDINGS / "binance-spot" / "NKNUSDT.rec"
@@ -74,6 +75,8 @@ def test_gzip_recording_and_bad_lines(tmp_path: Path) -> None:
     assert zipped.bad_lines == 1
     assert zipped.counters == plain.counters
     assert zipped.market.book("NKNUSDT") == plain.market.book("NKNUSDT")
+    rec = Recording(gz)
+    assert len(list(rec.frames())) == 227 and rec.bytes_read == gz.stat().st_size
 
 
 def test_explicit_coarser_grid_counts_off_grid_errors() -> None:

@@ -690,7 +690,10 @@ impl Market {
             bid: level(t.bid)?,
             ask: level(t.ask)?,
         };
-        if let Some(uid) = t.update_id {
+        // Only Binance documents that a bookTicker `u` is the book's update id; OKX bbo-tbt and
+        // books carry per-channel sequences, so their tickers are reported, not compared.
+        let comparable = matches!(self.venue, Venue::BinanceSpot | Venue::BinanceUsdm);
+        if let Some(uid) = t.update_id.filter(|_| comparable) {
             if inst.is_synced() && uid == inst.book.update_id {
                 self.counters.ticker_checked += 1;
                 if inst.book.top() != top {

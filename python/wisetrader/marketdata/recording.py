@@ -14,13 +14,15 @@ from typing import BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_recording(path: Path) -> BinaryIO:
-    """Open a recording for binary reading, decompressing gzip transparently."""
-    with path.open("rb") as f:
-        magic = f.read(2)
-    if magic == GZIP_MAGIC:
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+def open_recording(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """``(lines, raw)``: a binary reader of the recording's lines (gzip decompressed transparently)
+    and the underlying file, whose position says how much of the file has been consumed."""
+    raw = path.open("rb")
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+    raw.seek(0)
+    return raw, raw
 
 
 def parse_line(line: bytes) -> tuple[int, bytes] | None:
@@ -32,7 +34,11 @@ def parse_line(line: bytes) -> tuple[int, bytes] | None:
 
 
 class Recording:
-    """Iterate a recording's frames one by one or in batches; ``bad_lines`` counts skipped lines."""
+    """Iterate a recording's frames one by one or in batches.
+
+    ``bad_lines`` counts skipped lines; ``bytes_read`` is how far into the file (compressed bytes
+    for gzip) the iteration has got, for progress bars.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -40,15 +46,18 @@ class Recording:
         self.bytes_read = 0
 
     def frames(self) -> Iterator[tuple[int, bytes]]:
-        with open_recording(self.path) as f:
-            for line in f:
-                self.bytes_read += len(line)
+        lines, raw = open_recording(self.path)
+        with lines, raw:
+            for n, line in enumerate(lines):
+                if n % 4096 == 0:
+                    self.bytes_read = raw.tell()
                 parsed = parse_line(line)
                 if parsed is None:
                     if line.strip():
                         self.bad_lines += 1
                     continue
                 yield parsed
+            self.bytes_read = raw.tell()
 
     def batches(self, size: int = 4096) -> Iterator[tuple[list[bytes], list[int]]]:
         """``(frames, recv_ns)`` lists of up to ``size`` frames: the shape ``MarketData.feed_batch`` takes."""
