@@ -1,28 +1,29 @@
 //! L2 order book of one instrument, in integer price ticks and quantity lots.
 //!
-//! Each side is a `Vec<(key, qty)>` kept sorted so that the **best level is the last element**
-//! (bids keyed by `px`, asks by `-px`, both ascending). Best bid/ask is then a plain
-//! `last()` (O(1) after every change), top-N walks the tail backwards, and the updates real
-//! feeds send, which cluster near the top of the book, insert or remove close to the end and
-//! move only a few elements.
+//! Each side is a dense ladder of [`WINDOW`] ticks around the touch (quantity per tick, best
+//! tick tracked) plus a `BTreeMap` for the levels below the window. Feeds send most updates
+//! within a few ticks of the touch, so those are one array store; best bid/ask is kept after
+//! every change (O(1) to read); when the best level empties, the next one is found by scanning
+//! down the window (levels near the touch are dense); a level above the window slides the
+//! window up, and an emptied window is re-placed around the best far level. Deep REST
+//! snapshot levels simply live in the map, so there is no price-range limit.
 //!
-//! Measured (`cargo bench --manifest-path rust_core/Cargo.toml --bench book_structures`; the
-//! update model is described in that file): 100k updates with a best-level read after each, on
-//! a 1000-level side, release build, shared 2-core VM:
+//! Chosen by measurement (`cargo bench --manifest-path rust_core/Cargo.toml --bench
+//! book_structures`; update model in that file): 100k updates, each followed by a best-level
+//! read, on a 1000-level side, release build, shared 2-core VM:
 //!
-//! | structure                 | per update | updates/s |
-//! |---------------------------|-----------:|----------:|
-//! | sorted Vec, best at end   |   36 ns    |  28 M     |
-//! | BTreeMap + cached best    |   61 ns    |  17 M     |
-//! | tick ladder (dense Vec)   |   10 ns    | 104 M     |
+//! | structure                                  | per update |
+//! |--------------------------------------------|-----------:|
+//! | window ladder + BTreeMap (this file)       |   21 ns    |
+//! | sorted Vec, best at end (previous version) |   32 ns    |
+//! | BTreeMap + cached best                     |   71 ns    |
+//! | fixed-range dense ladder (lower bound)     |    9 ns    |
 //!
-//! The dense ladder is fastest on raw sets, but only inside a price range fixed up front: REST
-//! snapshots span thousands of levels far from the touch (a 5000-level Binance snapshot of a
-//! small coin covers most of its price), so it needs a window plus an overflow map and
-//! recentring, and top-N must merge the two. The sorted Vec beats the BTreeMap by 1.7x, has no
-//! range limit, gives top-N and snapshots as a slice walk, and its 36 ns is small next to JSON
-//! decoding of the same frame (see `benches/decode_apply.rs`), so it is the structure kept.
-//! A window-plus-overflow ladder is the next step if the book ever dominates a profile.
+//! The fixed-range ladder cannot hold levels outside a range chosen up front; it is in the
+//! bench as the lower bound a ladder can reach. Among structures that accept any price the
+//! window ladder wins.
+
+use std::collections::BTreeMap;
 
 /// Book side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,19 +39,34 @@ pub struct Level {
     pub qty: i64,
 }
 
-/// One side of the book, best level last.
+/// Ticks held densely around the touch on each side.
+pub const WINDOW: usize = 1024;
+/// Where the touch sits in a freshly placed window: 3/4 up, leaving room to move up cheaply.
+const TOUCH_AT: i64 = (WINDOW as i64 * 3) / 4;
+
+/// One side of the book: a dense ladder of `WINDOW` ticks around the touch plus a `BTreeMap` for
+/// the levels below it. Keys are `px` for bids and `-px` for asks, so on both sides the best
+/// level is the **largest** key.
+///
+/// Invariants: every key in `far` is below `base`; nothing exists above the window (a level
+/// above it moves the window up first); `best` is the largest key, inside the window whenever
+/// the window holds any level.
 #[derive(Debug, Clone, Default)]
 pub struct BookSide {
-    /// `(key, qty)` ascending by key; key = px for bids, -px for asks.
-    levels: Vec<(i64, i64)>,
     is_ask: bool,
+    /// Quantities of keys `base .. base + WINDOW` (empty until the first level arrives).
+    window: Vec<i64>,
+    base: i64,
+    in_window: usize,
+    far: BTreeMap<i64, i64>,
+    best: Option<i64>,
 }
 
 impl BookSide {
     fn new(side: Side) -> Self {
         BookSide {
-            levels: Vec::with_capacity(64),
             is_ask: side == Side::Ask,
+            ..BookSide::default()
         }
     }
 
@@ -63,106 +79,198 @@ impl BookSide {
         }
     }
 
+    /// Window slot of `key`: `Ok(index)`, or `Err(true)` above the window, `Err(false)` below.
+    #[inline]
+    fn slot(&self, key: i64) -> Result<usize, bool> {
+        let off = i128::from(key) - i128::from(self.base);
+        if off < 0 {
+            Err(false)
+        } else if off >= WINDOW as i128 {
+            Err(true)
+        } else {
+            Ok(off as usize)
+        }
+    }
+
     /// Set the quantity at `px`; `qty <= 0` deletes the level (deleting an absent level is a no-op).
     #[inline]
     pub fn set(&mut self, px: i64, qty: i64) {
         let key = self.key(px);
-        // Most updates land near the best level (the end): check it before searching.
-        match self.levels.last_mut() {
-            Some(last) if last.0 == key => {
-                if qty > 0 {
-                    last.1 = qty;
-                } else {
-                    self.levels.pop();
-                }
+        let qty = qty.max(0);
+        if self.window.is_empty() {
+            if qty == 0 {
                 return;
             }
-            Some(last) if last.0 < key => {
-                if qty > 0 {
-                    self.levels.push((key, qty));
+            self.window = vec![0; WINDOW];
+            self.base = key.saturating_sub(TOUCH_AT);
+        }
+        let idx = match self.slot(key) {
+            Ok(i) => i,
+            Err(true) => {
+                if qty == 0 {
+                    return; // nothing lives above the window
                 }
+                self.move_up(key);
+                match self.slot(key) {
+                    Ok(i) => i,
+                    Err(_) => return,
+                }
+            }
+            Err(false) => {
+                self.set_far(key, qty);
                 return;
             }
-            None => {
-                if qty > 0 {
-                    self.levels.push((key, qty));
+        };
+        let Some(slot) = self.window.get_mut(idx) else {
+            return;
+        };
+        let old = std::mem::replace(slot, qty);
+        match (old > 0, qty > 0) {
+            (false, true) => {
+                self.in_window += 1;
+                if self.best.is_none_or(|b| key > b) {
+                    self.best = Some(key);
                 }
-                return;
+            }
+            (true, false) => {
+                self.in_window -= 1;
+                if self.best == Some(key) {
+                    self.best = self.next_below(idx);
+                    if self.in_window == 0 {
+                        self.move_down();
+                    }
+                }
             }
             _ => {}
         }
-        match self.find(key) {
-            Ok(i) => {
-                if qty > 0 {
-                    if let Some(l) = self.levels.get_mut(i) {
-                        l.1 = qty;
-                    }
-                } else {
-                    self.levels.remove(i);
-                }
-            }
-            Err(i) => {
-                if qty > 0 {
-                    self.levels.insert(i, (key, qty));
-                }
-            }
+    }
+
+    fn set_far(&mut self, key: i64, qty: i64) {
+        if qty > 0 {
+            self.far.insert(key, qty);
+        } else {
+            self.far.remove(&key);
+        }
+        if self.in_window == 0 {
+            self.best = self.far.keys().next_back().copied();
+            self.move_down();
         }
     }
 
-    /// Position of `key` (`Ok`) or where it would go (`Err`). Scans the last few levels first
-    /// (where feeds send most updates), then binary-searches the rest.
-    #[inline]
-    fn find(&self, key: i64) -> Result<usize, usize> {
-        const SCAN: usize = 16;
-        let n = self.levels.len();
-        let lo = n.saturating_sub(SCAN);
-        for i in (lo..n).rev() {
-            match self.levels.get(i) {
-                Some(l) if l.0 == key => return Ok(i),
-                Some(l) if l.0 < key => return Err(i + 1),
-                _ => {}
+    /// Best key strictly below window slot `idx`: the window first, then the far levels.
+    fn next_below(&self, idx: usize) -> Option<i64> {
+        let below = self.window.get(..idx).unwrap_or(&[]);
+        match below.iter().rposition(|&q| q > 0) {
+            Some(j) => Some(self.base + j as i64),
+            None => self.far.keys().next_back().copied(),
+        }
+    }
+
+    /// A level above the window: slide the window up so `key` sits at the touch position;
+    /// levels that fall off the bottom go to `far`.
+    fn move_up(&mut self, key: i64) {
+        let new_base = key.saturating_sub(TOUCH_AT);
+        let mut window = vec![0; WINDOW];
+        let mut in_window = 0;
+        for (i, &q) in self.window.iter().enumerate() {
+            if q > 0 {
+                let k = self.base + i as i64;
+                match usize::try_from(i128::from(k) - i128::from(new_base)) {
+                    Ok(j) if j < WINDOW => {
+                        if let Some(slot) = window.get_mut(j) {
+                            *slot = q;
+                            in_window += 1;
+                        }
+                    }
+                    _ => {
+                        self.far.insert(k, q);
+                    }
+                }
             }
         }
-        self.levels
-            .get(..lo)
-            .map_or(Err(0), |head| head.binary_search_by(|l| l.0.cmp(&key)))
+        self.window = window;
+        self.base = new_base;
+        self.in_window = in_window;
+    }
+
+    /// The window emptied while far levels remain: re-place it around the new best.
+    fn move_down(&mut self) {
+        let Some(&top) = self.far.keys().next_back() else {
+            return;
+        };
+        self.base = top.saturating_sub(TOUCH_AT);
+        let moved = self.far.split_off(&self.base);
+        self.in_window = moved.len();
+        for (k, q) in moved {
+            if let Ok(i) = self.slot(k) {
+                if let Some(slot) = self.window.get_mut(i) {
+                    *slot = q;
+                }
+            }
+        }
+        self.best = Some(top);
     }
 
     /// Best level, if any.
     #[inline]
     pub fn best(&self) -> Option<Level> {
-        self.levels.last().map(|&(k, q)| Level {
-            px: self.key(k),
-            qty: q,
+        let key = self.best?;
+        let qty = match self.slot(key) {
+            Ok(i) => *self.window.get(i)?,
+            Err(_) => *self.far.get(&key)?,
+        };
+        Some(Level {
+            px: self.key(key),
+            qty,
         })
     }
 
     /// Levels best first.
     pub fn iter(&self) -> impl Iterator<Item = Level> + '_ {
-        self.levels.iter().rev().map(move |&(k, q)| Level {
-            px: self.key(k),
-            qty: q,
-        })
+        let top = self
+            .best
+            .and_then(|b| self.slot(b).ok())
+            .map_or(0, |i| i + 1);
+        let near = self
+            .window
+            .get(..top)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|&(_, &q)| q > 0)
+            .map(move |(i, &q)| (self.base + i as i64, q));
+        near.chain(self.far.iter().rev().map(|(&k, &q)| (k, q)))
+            .map(move |(k, q)| Level {
+                px: self.key(k),
+                qty: q,
+            })
     }
 
     /// Quantity at `px` (0 when absent).
     pub fn qty_at(&self, px: i64) -> i64 {
-        match self.find(self.key(px)) {
-            Ok(i) => self.levels.get(i).map_or(0, |l| l.1),
-            Err(_) => 0,
+        let key = self.key(px);
+        match self.slot(key) {
+            Ok(i) => self.window.get(i).copied().unwrap_or(0),
+            Err(_) => self.far.get(&key).copied().unwrap_or(0),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.levels.len()
+        self.in_window + self.far.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.levels.is_empty()
+        self.best.is_none()
     }
 
     pub fn clear(&mut self) {
-        self.levels.clear();
+        if self.in_window > 0 {
+            self.window.fill(0);
+        }
+        self.in_window = 0;
+        self.far.clear();
+        self.best = None;
     }
 }
 
@@ -265,7 +373,6 @@ impl Book {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
 
     #[test]
     fn keeps_best_levels_and_deletes() {
@@ -298,10 +405,22 @@ mod tests {
         assert_eq!(b.mid_half_ticks(), None);
     }
 
+    /// Prices near each other, spread over several windows, or drifting far: every ladder path.
+    fn price() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            0i64..60,
+            0i64..(5 * WINDOW as i64),
+            1_000_000i64..1_000_050,
+            1i64..3
+        ]
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
         /// Random level updates give the same book as a BTreeMap reference model.
         #[test]
-        fn matches_reference_model(ops in prop::collection::vec((any::<bool>(), 0i64..60, 0i64..4), 0..400)) {
+        fn matches_reference_model(ops in prop::collection::vec((any::<bool>(), price(), 0i64..4), 0..400)) {
             let mut book = Book::new();
             let mut bids: BTreeMap<i64, i64> = BTreeMap::new();
             let mut asks: BTreeMap<i64, i64> = BTreeMap::new();
@@ -311,6 +430,11 @@ mod tests {
                 if qty > 0 { model.insert(px, qty); } else { model.remove(&px); }
                 prop_assert_eq!(book.best_bid().map(|l| (l.px, l.qty)), bids.iter().next_back().map(|(&p, &q)| (p, q)));
                 prop_assert_eq!(book.best_ask().map(|l| (l.px, l.qty)), asks.iter().next().map(|(&p, &q)| (p, q)));
+            }
+            prop_assert_eq!(book.bids.len(), bids.len());
+            prop_assert_eq!(book.asks.len(), asks.len());
+            for (&px, &q) in &bids {
+                prop_assert_eq!(book.bids.qty_at(px), q);
             }
             let (b, a) = book.snapshot();
             let want_b: Vec<Level> = bids.iter().rev().map(|(&px, &qty)| Level { px, qty }).collect();
