@@ -10,6 +10,12 @@ use std::hint::black_box;
 use std::time::Duration;
 use wisetrader_core::market::{Market, Venue};
 
+/// The timed frames must all have been applied: no gap, no stale frame, no error.
+fn check(m: &Market) {
+    let c = m.counters();
+    assert!(c.gaps == 0 && c.skipped_stale == 0 && c.errors.is_empty(), "{c:?}");
+}
+
 fn cpu_now() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -20,20 +26,37 @@ fn cpu_now() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// Feed `frames` round-robin for `iters` iterations, returning the CPU time spent.
-fn run(m: &mut Market, frames: &[Vec<u8>], next: &mut usize, iters: u64) -> Duration {
-    let start = cpu_now();
-    for _ in 0..iters {
-        m.feed(black_box(&frames[*next % frames.len()]), 0);
-        *next += 1;
+/// Feed `frames` round-robin for `iters` iterations, returning the CPU time spent. Each pass
+/// over `frames` starts from `snapshot` (fed untimed), so every timed frame chains and is applied.
+fn run(
+    m: &mut Market,
+    snapshot: &[u8],
+    frames: &[Vec<u8>],
+    next: &mut usize,
+    iters: u64,
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    let mut left = iters as usize;
+    while left > 0 {
+        if *next % frames.len() == 0 {
+            m.feed(snapshot, 0);
+        }
+        let start_at = *next % frames.len();
+        let chunk = (frames.len() - start_at).min(left);
+        let start = cpu_now();
+        for f in &frames[start_at..start_at + chunk] {
+            m.feed(black_box(f), 0);
+        }
+        spent += cpu_now() - start;
+        *next += chunk;
+        left -= chunk;
+        black_box(m.take_changes());
     }
-    let spent = cpu_now() - start;
-    black_box(m.take_changes());
     spent
 }
 
 /// A synced market and a stream of frames that chain onto it (ids rewritten per frame).
-fn binance_frames(n: usize, usdm: bool) -> (Market, Vec<Vec<u8>>) {
+fn binance_frames(n: usize, usdm: bool) -> (Market, Vec<u8>, Vec<Vec<u8>>) {
     let venue = if usdm {
         Venue::BinanceUsdm
     } else {
@@ -58,7 +81,8 @@ fn binance_frames(n: usize, usdm: bool) -> (Market, Vec<Vec<u8>>) {
         bids.join(","),
         asks.join(",")
     );
-    m.feed(snap.as_bytes(), 0);
+    let snap = snap.into_bytes();
+    m.feed(&snap, 0);
     let frames = (0..n)
         .map(|i| {
             let u = 101 + i as i64;
@@ -71,38 +95,42 @@ fn binance_frames(n: usize, usdm: bool) -> (Market, Vec<Vec<u8>>) {
             .into_bytes()
         })
         .collect();
-    (m, frames)
+    (m, snap, frames)
 }
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_apply");
     for (name, usdm) in [("binance_spot_diff", false), ("binance_usdm_diff", true)] {
-        let (mut m, frames) = binance_frames(100_000, usdm);
+        let (mut m, snap, frames) = binance_frames(100_000, usdm);
         g.throughput(Throughput::Elements(1));
         let mut i = 0;
-        // Past the prepared frames the ids repeat: stale frames still decode fully.
-        g.bench_function(name, |b| b.iter_custom(|n| run(&mut m, &frames, &mut i, n)));
+        g.bench_function(name, |b| {
+            b.iter_custom(|n| run(&mut m, &snap, &frames, &mut i, n))
+        });
+        check(&m);
     }
     let mut okx = Market::new(Venue::Okx, 10);
     okx.add_instrument("BTC-USDT", "0.1", "0.00000001").unwrap();
-    okx.feed(br#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["30243.5","1.44679","0","6"],["30244","0.08","0","1"]],"bids":[["30243.4","0.5","0","2"],["30243","1","0","1"]],"ts":"1","checksum":0,"prevSeqId":-1,"seqId":1}]}"#, 0);
+    let okx_snap = br#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["30243.5","1.44679","0","6"],["30244","0.08","0","1"]],"bids":[["30243.4","0.5","0","2"],["30243","1","0","1"]],"ts":"1","checksum":0,"prevSeqId":-1,"seqId":1}]}"#;
     let okx_frames: Vec<Vec<u8>> = (0..100_000)
         .map(|i| format!(r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[["30244","0.0{}","0","1"]],"bids":[["30243.4","0.{}","0","2"]],"ts":"1652459225702","checksum":0,"prevSeqId":{},"seqId":{}}}]}}"#, 1 + i % 8, 1 + i % 7, i + 1, i + 2).into_bytes())
         .collect();
     let mut i = 0;
     g.bench_function("okx_books_update", |b| {
-        b.iter_custom(|n| run(&mut okx, &okx_frames, &mut i, n))
+        b.iter_custom(|n| run(&mut okx, okx_snap, &okx_frames, &mut i, n))
     });
+    check(&okx);
     let mut by = Market::new(Venue::BybitLinear, 10);
     by.add_instrument("BTCUSDT", "0.10", "0.001").unwrap();
-    by.feed(br#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["30247.20","30.028"]],"a":[["30248.70","1"]],"u":1,"seq":2}}"#, 0);
+    let by_snap = br#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["30247.20","30.028"]],"a":[["30248.70","1"]],"u":1,"seq":2}}"#;
     let by_frames: Vec<Vec<u8>> = (0..100_000)
         .map(|i| format!(r#"{{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1687940967466,"data":{{"s":"BTCUSDT","b":[["30247.20","3{}.028"],["30240.00","0"]],"a":[["30248.70","0.{}"]],"u":{},"seq":66544703342}},"cts":1687940967464}}"#, i % 9, 1 + i % 9, i + 2).into_bytes())
         .collect();
     let mut i = 0;
     g.bench_function("bybit_delta", |b| {
-        b.iter_custom(|n| run(&mut by, &by_frames, &mut i, n))
+        b.iter_custom(|n| run(&mut by, by_snap, &by_frames, &mut i, n))
     });
+    check(&by);
     g.finish();
 }
 
