@@ -83,3 +83,12 @@ def test_explicit_coarser_grid_counts_off_grid_errors() -> None:
     res = replay(NKN, "binance-spot", tick_size="0.01")
     assert res.counters["error.decimal_off_grid"] > 0
     assert res.market.state("NKNUSDT")[0] != "synced"
+
+
+def test_batch_size_does_not_change_the_result(tmp_path: Path) -> None:
+    path = RECORDINGS / "binance-usdm" / "SUSHIUSDT.rec"
+    one, many = tmp_path / "one.jsonl", tmp_path / "many.jsonl"
+    a = replay(path, "binance-usdm", out=one, batch_size=1)
+    b = replay(path, "binance-usdm", out=many, batch_size=4096)
+    assert a.counters == b.counters
+    assert one.read_bytes() == many.read_bytes() and a.rows_written > 0

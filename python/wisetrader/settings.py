@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     # Where embedded state lives (store data, control-plane SQLite, bot state).
     data_dir: Path = Field(default=Path("var"), description="directory for embedded state")
 
+    # Market data (Rust core): bound of each Binance pre-snapshot buffer, frames per batch on replay.
+    marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
+    replay_batch_size: int = Field(default=4096, ge=1, description="frames per feed_batch call on replay")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -113,12 +113,16 @@ def replay(
     out: Path | None = None,
     tick_size: str | None = None,
     lot_step: str | None = None,
-    batch_size: int = 4096,
+    batch_size: int | None = None,
     progress: bool = False,
 ) -> ReplayResult:
     """Replay ``path`` through a fresh ``MarketData`` for ``venue``."""
+    from wisetrader.settings import get_settings
+
+    settings = get_settings()
+    batch_size = batch_size or settings.replay_batch_size
     specs = resolve_instruments(path, venue, symbol, tick_size, lot_step)
-    market = MarketData(venue)
+    market = MarketData(venue, buffer_limit=settings.marketdata_buffer_limit)
     for spec in specs:
         market.add_instrument(spec.symbol, spec.tick_size, spec.lot_step)
     if symbol:
