@@ -212,3 +212,15 @@ def test_trades_from_every_venue_shape() -> None:
         (1, "BTCUSDT", "12345", 3000001, 50000, False, 7_000_000),
         (2, "BTCUSDT", "26129", 3000002, 1, True, 8_000_000),
     ]
+
+
+def test_pre_snapshot_buffer_is_bounded() -> None:
+    md = MarketData("binance-spot", buffer_limit=2)
+    md.add_instrument("BTCUSDT", "0.01", "0.00001")
+    ch = md.feed_batch([binance_diff("BTCUSDT", n, n, [["1.00", str(n)]], []) for n in (5, 6, 7)], [1, 2, 3])
+    assert ch.requests == [(1, "BTCUSDT", "snapshot", "initial")]
+    assert md.counters()["buffered"] == 3 and md.counters()["buffer_overflow"] == 1
+    # Event 5 was dropped, so a snapshot at 4 is now too old; one at 5 chains onto 6 and 7.
+    assert md.feed_snapshot("BTCUSDT", binance_snapshot(4, [], []), 4).requests[0][3] == "snapshot_too_old"
+    ch = md.feed_snapshot("BTCUSDT", binance_snapshot(5, [], [["2.00", "1"]]), 5)
+    assert ch.top_rows() == [(5, "BTCUSDT", 7, "1.00", "7.00000", "2.00", "1.00000")]
