@@ -220,7 +220,8 @@ def test_pre_snapshot_buffer_is_bounded() -> None:
     ch = md.feed_batch([binance_diff("BTCUSDT", n, n, [["1.00", str(n)]], []) for n in (5, 6, 7)], [1, 2, 3])
     assert ch.requests == [(1, "BTCUSDT", "snapshot", "initial")]
     assert md.counters()["buffered"] == 3 and md.counters()["buffer_overflow"] == 1
-    # Event 5 was dropped, so a snapshot at 4 is now too old; one at 5 chains onto 6 and 7.
-    assert md.feed_snapshot("BTCUSDT", binance_snapshot(4, [], []), 4).requests[0][3] == "snapshot_too_old"
-    ch = md.feed_snapshot("BTCUSDT", binance_snapshot(5, [], [["2.00", "1"]]), 5)
+    # Event 5 was dropped: the first buffered is U=6, so (reference rule lastUpdateId < U) a
+    # snapshot at 5 is too old; one at 6 drops event 6 and chains onto 7.
+    assert md.feed_snapshot("BTCUSDT", binance_snapshot(5, [], []), 4).requests[0][3] == "snapshot_too_old"
+    ch = md.feed_snapshot("BTCUSDT", binance_snapshot(6, [], [["2.00", "1"]]), 5)
     assert ch.top_rows() == [(5, "BTCUSDT", 7, "1.00", "7.00000", "2.00", "1.00000")]
