@@ -405,6 +405,25 @@ mod tests {
         assert_eq!(b.mid_half_ticks(), None);
     }
 
+    #[test]
+    fn extreme_prices_do_not_overflow() {
+        let mut b = Book::new();
+        for side in [Side::Bid, Side::Ask] {
+            for px in [i64::MAX, 1, i64::MAX - 1, i64::MAX / 2, 2] {
+                b.set(side, px, 3);
+            }
+            assert_eq!(b.side(side).len(), 5);
+            for px in [i64::MAX, 1, i64::MAX - 1, i64::MAX / 2, 2] {
+                b.set(side, px, 0);
+            }
+            assert!(b.side(side).is_empty());
+        }
+        b.set(Side::Bid, i64::MAX, 1);
+        b.set(Side::Ask, 1, 1);
+        assert_eq!(b.spread_ticks(), Some(1 - i64::MAX));
+        assert_eq!(b.mid_half_ticks(), None); // i64::MAX + 1 does not fit: refused, no wrap
+    }
+
     /// Prices near each other, spread over several windows, or drifting far: every ladder path.
     fn price() -> impl Strategy<Value = i64> {
         prop_oneof![
