@@ -92,3 +92,27 @@ def test_batch_size_does_not_change_the_result(tmp_path: Path) -> None:
     b = replay(path, "binance-usdm", out=many, batch_size=4096)
     assert a.counters == b.counters
     assert one.read_bytes() == many.read_bytes() and a.rows_written > 0
+
+
+def test_replay_of_a_constructed_bybit_recording_infers_grids(tmp_path: Path) -> None:
+    from marketdata_support import bybit_book, bybit_trade
+
+    frames = [
+        bybit_book("ETHUSDC", "snapshot", 10, [["3000.05", "1.5"], ["2999.90", "2"]], [["3000.10", "0.25"]]),
+        bybit_book("ETHUSDC", "delta", 11, [["3000.05", "0"]], [["3000.07", "0.125"]]),
+        bybit_trade("ETHUSDC", "t-1", "Sell", "3000.05", "0.5"),
+    ]
+    rec = tmp_path / "bybit.rec"
+    rec.write_bytes(b"".join(b"%d %s\n" % (i, f) for i, f in enumerate(frames)))
+    res = replay(rec, "bybit-linear")
+    (spec,) = res.instruments
+    assert (spec.symbol, spec.tick_size, spec.lot_step, spec.source) == (
+        "ETHUSDC",
+        "0.01",
+        "0.001",
+        "inferred",
+    )
+    assert res.market.state("ETHUSDC") == ("synced", None)
+    assert res.market.best_bid("ETHUSDC") == ("2999.90", "2.000")
+    assert res.market.best_ask("ETHUSDC") == ("3000.07", "0.125")
+    assert res.counters["trades"] == 1 and res.counters["errors"] == 0
