@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marketdata_support import binance_diff, binance_snapshot
+from marketdata_support import binance_diff, binance_snapshot, okx_books
 from wisetrader._core import MarketData
 
 
@@ -225,3 +225,12 @@ def test_pre_snapshot_buffer_is_bounded() -> None:
     assert md.feed_snapshot("BTCUSDT", binance_snapshot(5, [], []), 4).requests[0][3] == "snapshot_too_old"
     ch = md.feed_snapshot("BTCUSDT", binance_snapshot(6, [], [["2.00", "1"]]), 5)
     assert ch.top_rows() == [(5, "BTCUSDT", 7, "1.00", "7.00000", "2.00", "1.00000")]
+
+
+def test_okx_snapshot_must_start_a_chain() -> None:
+    md = MarketData("okx")
+    md.add_instrument("BTC-USDT", "0.1", "0.00000001")
+    ch = md.feed(okx_books("BTC-USDT", "snapshot", 10, 7, [["100.0", "1"]], [["100.5", "2"]]), 1)
+    assert ch.errors == [(1, "snapshot_not_chain_start")]
+    assert ch.requests == [(1, "BTC-USDT", "resubscribe", "bad_message")]
+    assert md.state("BTC-USDT") == ("waiting_for_snapshot", None) and ch.tops == []

@@ -82,7 +82,8 @@ class Changes:
     def errors(self) -> list[tuple[int, str]]:
         """Refused frames or messages ``(recv_ns, reason)``, e.g. ``"truncated"``, ``"bad_json"``,
         ``"bad_type"``, ``"missing_field"``, ``"unknown_message"``, ``"unknown_symbol"``,
-        ``"non_positive"``, ``"decimal_off_grid"``, ``"decimal_not_decimal"``, ``"decimal_overflow"``."""
+        ``"non_positive"``, ``"decimal_off_grid"``, ``"decimal_not_decimal"``, ``"decimal_overflow"``,
+        ``"snapshot_not_chain_start"`` (an OKX snapshot whose ``prevSeqId`` is not -1)."""
     def count(self, kind: str) -> int:
         """Length of one list without building it: ``"tops"``, ``"tickers"``, ``"trades"``, ``"states"``,
         ``"requests"``, ``"controls"`` or ``"errors"`` (``ValueError`` otherwise)."""

@@ -13,7 +13,10 @@ use wisetrader_core::market::{Market, Venue};
 /// The timed frames must all have been applied: no gap, no stale frame, no error.
 fn check(m: &Market) {
     let c = m.counters();
-    assert!(c.gaps == 0 && c.skipped_stale == 0 && c.errors.is_empty(), "{c:?}");
+    assert!(
+        c.gaps == 0 && c.skipped_stale == 0 && c.errors.is_empty(),
+        "{c:?}"
+    );
 }
 
 fn cpu_now() -> Duration {

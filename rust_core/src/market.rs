@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use crate::book::{Book, Level, Side, Top};
 use crate::decode::{self, BookKind, ControlKind, DecodeError, Depth, Levels, Msg, TradeId};
 use crate::fixed::{DecimalError, Grid};
-use crate::sync::{BookSync, Reason, Request, Rule, SnapshotVerdict, State, Verdict};
+use crate::sync::{
+    snapshot_starts_chain, BookSync, Reason, Request, Rule, SnapshotVerdict, State, Verdict,
+};
 
 /// Venue (and product) a [`Market`] decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -473,6 +475,16 @@ impl Market {
         let Some(inst) = self.instruments.get_mut(idx as usize) else {
             return;
         };
+        if !snapshot_starts_chain(inst.sync.rule(), d.ids.and_then(|i| i.prev)) {
+            let synced = inst.is_synced();
+            self.error(recv_ns, "snapshot_not_chain_start");
+            if synced {
+                self.fail(idx, Reason::BadMessage, recv_ns);
+            } else {
+                self.request(idx, Reason::BadMessage.as_str(), recv_ns);
+            }
+            return;
+        }
         let was_out = matches!(inst.state(), State::OutOfSync(_));
         let buffered = inst.sync.buffered();
         let verdict = inst.sync.on_snapshot(d.ids.map(|i| i.last));

@@ -47,6 +47,12 @@ impl Rule {
     }
 }
 
+/// OKX: a snapshot starts a chain, so it carries `prevSeqId == -1` when it carries one at all
+/// (books5 and pre-2022 data have none). Other venues have no such field.
+pub fn snapshot_starts_chain(rule: Rule, prev: Option<i64>) -> bool {
+    rule != Rule::Okx || prev.is_none_or(|p| p == -1)
+}
+
 /// What the caller is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Request {
@@ -448,6 +454,14 @@ mod tests {
         let mut s: BookSync<()> = BookSync::new(Rule::Okx, 10);
         assert_eq!(s.on_snapshot(None), SnapshotVerdict::Load);
         assert_eq!(s.on_diff(None), Verdict::Apply);
+    }
+
+    #[test]
+    fn okx_snapshot_must_start_a_chain() {
+        assert!(snapshot_starts_chain(Rule::Okx, Some(-1)));
+        assert!(snapshot_starts_chain(Rule::Okx, None));
+        assert!(!snapshot_starts_chain(Rule::Okx, Some(5)));
+        assert!(snapshot_starts_chain(Rule::Bybit, Some(5)));
     }
 
     #[test]
