@@ -18,6 +18,7 @@
 pub mod binance;
 pub mod bybit;
 pub mod okx;
+mod scan;
 
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
