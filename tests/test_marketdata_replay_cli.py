@@ -85,13 +85,41 @@ def test_explicit_coarser_grid_counts_off_grid_errors() -> None:
     assert res.market.state("NKNUSDT")[0] != "synced"
 
 
-def test_batch_size_does_not_change_the_result(tmp_path: Path) -> None:
+def test_chunk_size_does_not_change_the_result(tmp_path: Path) -> None:
     path = RECORDINGS / "binance-usdm" / "SUSHIUSDT.rec"
     one, many = tmp_path / "one.jsonl", tmp_path / "many.jsonl"
-    a = replay(path, "binance-usdm", out=one, batch_size=1)
-    b = replay(path, "binance-usdm", out=many, batch_size=4096)
+    # 97-byte reads cut almost every line somewhere; the result must not notice.
+    a = replay(path, "binance-usdm", out=one, chunk_bytes=97)
+    b = replay(path, "binance-usdm", out=many, chunk_bytes=1 << 20)
     assert a.counters == b.counters
     assert one.read_bytes() == many.read_bytes() and a.rows_written > 0
+
+
+def test_feed_lines_is_feed_batch_of_the_split_lines() -> None:
+    """The chunk path (lines split in Rust) and the frame path give the same books and changes."""
+    from wisetrader._core import MarketData
+
+    path = RECORDINGS / "okx" / "BTC-USDT.rec"
+    raw = path.read_bytes()
+    at = raw.index(b"\n", 1000) + 1
+    chunk = raw[:at] + b"garbage line\r\n\n" + raw[at:]
+    by_lines, by_frames = MarketData("okx"), MarketData("okx")
+    for md in (by_lines, by_frames):
+        md.add_instrument("BTC-USDT", "0.1", "0.00000001")
+    cut = chunk.index(b"\n", 50_000) + 1
+    first, bad1 = by_lines.feed_lines(chunk[:cut])
+    second, bad2 = by_lines.feed_lines(chunk[cut:])
+    frames, times = [], []
+    for line in chunk.splitlines():
+        ts, _, payload = line.partition(b" ")
+        if ts.isdigit() and payload:
+            frames.append(payload)
+            times.append(int(ts))
+    whole = by_frames.feed_batch(frames, times)
+    assert bad1 + bad2 == 1 and by_lines.counters()["frames"] == len(frames) > 100
+    assert first.tops + second.tops == whole.tops and len(whole.tops) > 10
+    assert by_lines.counters() == by_frames.counters()
+    assert by_lines.book("BTC-USDT") == by_frames.book("BTC-USDT")
 
 
 def test_replay_of_a_constructed_bybit_recording_infers_grids(tmp_path: Path) -> None:

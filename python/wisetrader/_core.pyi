@@ -29,7 +29,7 @@ of book is published and the read methods return nothing.
 
 from typing import final
 
-__all__ = ["Changes", "MarketData", "__version__"]
+__all__ = ["Changes", "MarketData", "__version__", "split_recording_lines"]
 
 __version__: str
 
@@ -117,6 +117,11 @@ class MarketData:
     def feed_batch(self, frames: list[bytes], recv_ns: list[int]) -> Changes:
         """Process frames in order (the fast path: one crossing, GIL released for the whole batch).
         Raises ``ValueError`` if the two lists differ in length."""
+    def feed_lines(self, chunk: bytes) -> tuple[Changes, int]:
+        """Process a chunk of recording lines ``<recv_ns> <payload>\\n`` (whole lines; a last line
+        without ``\\n`` counts as whole), like ``feed`` on each frame, with no Python object per
+        frame (the replay path). Returns the changes and how many non-blank lines were not recording
+        lines (skipped)."""
     def feed_snapshot(self, symbol: str, body: bytes, recv_ns: int) -> Changes:
         """Process a Binance REST depth snapshot body (``{"lastUpdateId":...}``) fetched for ``symbol``
         after a ``"snapshot"`` request. Diffs buffered meanwhile are replayed onto it."""
@@ -159,3 +164,8 @@ class MarketData:
         ``controls``, ``gaps``, ``resyncs``, ``checksum_ok``, ``checksum_failed``, ``ticker_checked``,
         ``ticker_mismatch`` (venue tickers compared with the book at the same update id), ``trades``,
         ``tops``, ``errors`` and one ``error.<reason>`` per refusal reason."""
+
+def split_recording_lines(chunk: bytes) -> tuple[list[int], list[bytes], int]:
+    """``(recv_ns, payloads, bad_lines)`` of a chunk of whole recording lines, by the rules
+    ``MarketData.feed_lines`` uses: ``<recv_ns> <payload>``, trailing ``\\r``/``\\n`` ignored, blank
+    lines skipped silently, other lines that do not fit counted in ``bad_lines``."""

@@ -7,6 +7,7 @@ pub mod book;
 pub mod decode;
 pub mod fixed;
 pub mod market;
+pub mod recording;
 pub mod sync;
 
 #[cfg(feature = "python")]

@@ -1,5 +1,8 @@
 """Recordings: one frame per line, ``<recv_ns> <payload>``, plain text or gzip (detected by content).
 
+Python reads and decompresses; what a line is (and splitting chunks into frames) is decided in Rust
+(``rust_core/src/recording.rs``), so a replay hands the core whole chunks (``MarketData.feed_lines``).
+
 The payload is a raw WebSocket frame or, for Binance, a bare REST depth-snapshot body; this is also
 the format of hftbacktest's collector. Lines that do not have this shape are counted and skipped.
 """
@@ -10,6 +13,8 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from wisetrader._core import split_recording_lines
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -25,14 +30,6 @@ def open_recording(path: Path) -> tuple[BinaryIO, BinaryIO]:
     return raw, raw
 
 
-def parse_line(line: bytes) -> tuple[int, bytes] | None:
-    """``(recv_ns, payload)`` of one line, or ``None`` when the line is not a recording line."""
-    ts, sep, payload = line.rstrip(b"\r\n").partition(b" ")
-    if not sep or not payload or not ts.isdigit():
-        return None
-    return int(ts), payload
-
-
 class Recording:
     """Iterate a recording's frames one by one or in batches.
 
@@ -45,46 +42,41 @@ class Recording:
         self.bad_lines = 0
         self.bytes_read = 0
 
-    def frames(self) -> Iterator[tuple[int, bytes]]:
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The file as chunks of about ``size`` bytes that each end at a line end (the last one may
+        lack its ``\\n``): what ``MarketData.feed_lines`` and ``split_recording_lines`` take."""
         lines, raw = open_recording(self.path)
+        rest = b""
         with lines, raw:
-            for n, line in enumerate(lines):
-                if n % 4096 == 0:
-                    self.bytes_read = raw.tell()
-                parsed = parse_line(line)
-                if parsed is None:
-                    if line.strip():
-                        self.bad_lines += 1
-                    continue
-                yield parsed
+            while block := lines.read(size):
+                self.bytes_read = raw.tell()
+                head, newline, tail = block.rpartition(b"\n")
+                if newline:
+                    yield rest + head + newline
+                    rest = tail
+                else:
+                    rest += tail
             self.bytes_read = raw.tell()
+        if rest:
+            yield rest
 
     def batches(self, size: int = 4096) -> Iterator[tuple[list[bytes], list[int]]]:
         """``(frames, recv_ns)`` lists of up to ``size`` frames: the shape ``MarketData.feed_batch`` takes.
-
-        Reads ~1 MB of lines at a time and splits them with list comprehensions (the per-line Python
-        cost is what bounds replay speed); a chunk with any odd line goes through ``parse_line``.
-        """
-        lines, raw = open_recording(self.path)
+        Lines are split in Rust (``split_recording_lines``); bad lines are counted in ``bad_lines``."""
         frames: list[bytes] = []
         times: list[int] = []
-        with lines, raw:
-            while chunk := lines.readlines(1 << 20):
-                self.bytes_read = raw.tell()
-                parts = [line.rstrip(b"\r\n").partition(b" ") for line in chunk]
-                if all(sep and payload and ts.isdigit() for ts, sep, payload in parts):
-                    frames += [payload for _, _, payload in parts]
-                    times += [int(ts) for ts, _, _ in parts]
-                else:
-                    for line in chunk:
-                        parsed = parse_line(line)
-                        if parsed is None:
-                            self.bad_lines += bool(line.strip())
-                            continue
-                        times.append(parsed[0])
-                        frames.append(parsed[1])
-                while len(frames) >= size:
-                    yield frames[:size], times[:size]
-                    del frames[:size], times[:size]
+        for chunk in self.chunks():
+            chunk_times, chunk_frames, bad = split_recording_lines(chunk)
+            self.bad_lines += bad
+            frames += chunk_frames
+            times += chunk_times
+            while len(frames) >= size:
+                yield frames[:size], times[:size]
+                del frames[:size], times[:size]
         if frames:
             yield frames, times
+
+    def frames(self) -> Iterator[tuple[int, bytes]]:
+        """``(recv_ns, payload)`` one by one."""
+        for frames, times in self.batches():
+            yield from zip(times, frames, strict=True)

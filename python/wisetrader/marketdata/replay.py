@@ -1,6 +1,7 @@
 """``wisetrader replay``: run a recording through the market-data core.
 
-Frames go to ``MarketData.feed_batch`` in batches (one crossing per batch, GIL released); every
+The file goes to ``MarketData.feed_lines`` in chunks of whole lines (one crossing per chunk, lines
+split and frames fed in Rust with the GIL released, no Python object per frame); every
 top-of-book change can be written to ``.jsonl``, ``.csv`` or ``.parquet`` with exact decimal strings.
 """
 
@@ -113,14 +114,14 @@ def replay(
     out: Path | None = None,
     tick_size: str | None = None,
     lot_step: str | None = None,
-    batch_size: int | None = None,
+    chunk_bytes: int | None = None,
     progress: bool = False,
 ) -> ReplayResult:
     """Replay ``path`` through a fresh ``MarketData`` for ``venue``."""
     from wisetrader.settings import get_settings
 
     settings = get_settings()
-    batch_size = batch_size or settings.replay_batch_size
+    chunk_bytes = chunk_bytes or settings.replay_chunk_bytes
     specs = resolve_instruments(path, venue, symbol, tick_size, lot_step)
     market = MarketData(venue, buffer_limit=settings.marketdata_buffer_limit)
     for spec in specs:
@@ -133,8 +134,9 @@ def replay(
     start = time.perf_counter()
     try:
         with _progress(path, progress and path.stat().st_size >= PROGRESS_MIN_BYTES) as tick:
-            for frames, times in rec.batches(batch_size):
-                changes = market.feed_batch(frames, times)
+            for chunk in rec.chunks(chunk_bytes):
+                changes, bad_lines = market.feed_lines(chunk)
+                rec.bad_lines += bad_lines
                 requests.extend(changes.requests)
                 if writer is not None:
                     writer.write(changes.top_rows())

@@ -90,12 +90,15 @@ fn split_combined(frame: &[u8]) -> Option<(&str, &[u8])> {
 /// Partial-book streams (`@depth5`, `@depth10`, `@depth20`) carry `lastUpdateId` like a REST
 /// snapshot but are not one; the core keeps diff books only.
 fn is_partial_depth(stream: &str) -> bool {
-    stream
-        .split_once("@depth")
-        .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()))
+    // A byte search: `str::split_once` builds a substring searcher per call (~300 instructions).
+    let s = stream.as_bytes();
+    s.windows(6)
+        .position(|w| w == b"@depth")
+        .and_then(|i| s.get(i + 6))
+        .is_some_and(u8::is_ascii_digit)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Raw<'a> {
     #[serde(borrow)]
     stream: Option<&'a str>,
@@ -153,20 +156,15 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
             sink(Msg::Ignored("partial_depth"));
             return Ok(());
         }
-        if let Some(msg) = fast_depth_update(body) {
-            sink(msg);
-            return Ok(());
-        }
         // A wrapper with anything after `data` fails here and gets the generic path below.
-        if let Ok(inner) = parse::<Raw<'a>>(body) {
+        if let Some(inner) = fast_depth_update(body).or_else(|| parse::<Raw<'a>>(body).ok()) {
             return event(inner, sink);
         }
     }
-    if let Some(msg) = fast_depth_update(frame) {
-        sink(msg);
-        return Ok(());
+    match fast_depth_update(frame) {
+        Some(raw) => event(raw, sink),
+        None => decode_serde(frame, sink),
     }
-    decode_serde(frame, sink)
 }
 
 /// The general path: every message kind, any valid JSON layout, errors named.
@@ -183,40 +181,31 @@ fn decode_serde<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(
     event(raw, sink)
 }
 
-/// A `depthUpdate` event with exactly the keys Binance sends, read by the fast scanner (a
-/// third of the serde path's time); `None` for anything else, which then takes the serde path.
-fn fast_depth_update(body: &[u8]) -> Option<Msg<'_>> {
+/// A `depthUpdate` event with exactly the keys Binance sends, read by the fast scanner into
+/// the same [`Raw`] serde would fill (so [`event`] is shared); `None` for anything else, which
+/// then takes the serde path.
+fn fast_depth_update(body: &[u8]) -> Option<Raw<'_>> {
     let mut c = Cursor::new(body);
-    let (mut e, mut event_ms, mut trade_ms, mut s) = (None, None, None, None);
-    let (mut first, mut last, mut prev, mut bids, mut asks) = (None, None, None, None, None);
+    let mut r = Raw::default();
+    let (mut bids, mut asks) = (None, None);
     c.object(|key, c| match key {
-        // Anything but a depth update is declined at its first key.
-        "e" => once(&mut e, c.str().filter(|&e| e == "depthUpdate")),
-        "E" => once(&mut event_ms, c.int()),
-        "T" => once(&mut trade_ms, c.int()),
-        "s" => once(&mut s, c.str()),
-        "U" => once(&mut first, c.int()),
-        "u" => once(&mut last, c.int()),
-        "pu" => once(&mut prev, c.int()),
+        // Anything but a depth update is declined at its `e`.
+        "e" => once(&mut r.e, c.str().filter(|&e| e == "depthUpdate")),
+        "E" => once(&mut r.event_ms, c.int()),
+        "T" => once(&mut r.trade_ms, c.int()),
+        "s" => once(&mut r.s, c.str()),
+        "U" => once(&mut r.first_id, c.int()),
+        "u" => once(&mut r.u, c.int()),
+        "pu" => once(&mut r.pu, c.int()),
         "b" => once(&mut bids, c.levels()),
         "a" => once(&mut asks, c.levels()),
         _ => None,
     })?;
     c.end()?;
-    e?;
-    Some(Msg::Depth(Depth {
-        symbol: Some(s?),
-        kind: BookKind::Diff,
-        ids: Some(Ids {
-            first: first?,
-            last: last?,
-            prev,
-        }),
-        bids: bids?,
-        asks: asks?,
-        exch_ms: event_ms.unwrap_or(0),
-        checksum: None,
-    }))
+    r.e?;
+    r.b = bids.map(Field::Levels);
+    r.a = asks.map(Field::Levels);
+    Some(r)
 }
 
 fn event<'a>(r: Raw<'a>, sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeError> {
@@ -408,14 +397,15 @@ mod tests {
     /// The fast path gives exactly the serde path's result, or declines. Returns whether it
     /// accepted the frame.
     fn fast_agrees(body: &[u8]) -> bool {
-        let Some(fast) = fast_depth_update(body) else {
+        let Some(raw) = fast_depth_update(body) else {
             return false;
         };
-        let mut slow = Vec::new();
-        let res = decode_serde(body, &mut |m| slow.push(format!("{m:?}")));
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let fast_res = event(raw, &mut |m| fast.push(format!("{m:?}")));
+        let slow_res = decode_serde(body, &mut |m| slow.push(format!("{m:?}")));
         assert_eq!(
-            (res, slow),
-            (Ok(()), vec![format!("{fast:?}")]),
+            (fast_res, fast),
+            (slow_res, slow),
             "{}",
             String::from_utf8_lossy(body)
         );
@@ -437,12 +427,15 @@ mod tests {
             r#"{"e":"depthUpdate","s":"X","U":1,"u":2,"pu":null,"b":[],"a":[]}"#,
             r#"{"e":"depthUpdate","s":"X","U":1,"U":1,"u":2,"b":[],"a":[]}"#,
             r#"{"e":"depthUpdate","s":"X","U":1.0,"u":2,"b":[],"a":[]}"#,
-            r#"{"e":"depthUpdate","s":"X","U":1,"b":[],"a":[]}"#,
             r#"{"e":"trade","E":1,"s":"X","t":12345,"p":"0.001","q":"100","T":2,"m":true}"#,
             r#"{"u":400900217,"s":"BNBUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}"#,
             r#"{"lastUpdateId":7,"bids":[["1","2"]],"asks":[]}"#,
         ] {
             assert!(fast_depth_update(other.as_bytes()).is_none(), "{other}");
+        }
+        assert!(is_partial_depth("btcusdt@depth5@100ms") && is_partial_depth("x@depth20"));
+        for not in ["btcusdt@depth@100ms", "btcusdt@depth", "x@dept5", "btcusdt@aggTrade"] {
+            assert!(!is_partial_depth(not), "{not}");
         }
     }
 

@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::book::{Level, Top};
 use crate::fixed::{format_decimal, Grid};
+use crate::recording;
 use crate::market::{Changes, Instrument, Market, Venue, DEFAULT_BUFFER_LIMIT};
 
 /// Symbol names and grids, shared with every `Changes` so they can format without the market.
@@ -379,6 +380,13 @@ impl PyMarketData {
             }
         });
         Ok(self.wrap())
+    }
+
+    fn feed_lines(&mut self, py: Python<'_>, chunk: &Bound<'_, PyBytes>) -> (PyChanges, u64) {
+        let bytes = chunk.as_bytes();
+        let market = &mut self.inner;
+        let bad = py.detach(|| recording::feed_lines(market, bytes));
+        (self.wrap(), bad)
     }
 
     fn feed_snapshot(

@@ -3,10 +3,12 @@
 use pyo3::prelude::*;
 
 mod market;
+mod recording;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     market::register(m)?;
+    recording::register(m)?;
     Ok(())
 }
