@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::scan::{once, Cursor};
 use super::{
     int_str, parse, parse_raw, BookKind, Control, ControlKind, DecodeError, Depth, Ids, Levels,
     Msg, Ticker, Trade, TradeId,
@@ -74,6 +75,111 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
         }));
         return Ok(());
     }
+    if let Some((arg, action, d)) = fast_book(frame) {
+        let (symbol, kind) = book_head(&arg, action)?;
+        sink(book_msg(symbol, kind, d)?);
+        return Ok(());
+    }
+    decode_serde(frame, sink)
+}
+
+/// A one-item book message with exactly the keys OKX sends, read by the fast scanner into the
+/// structs serde would fill (so [`book_head`] and [`book_msg`] are shared); `None` for anything
+/// else, which then takes the serde path.
+fn fast_book(frame: &[u8]) -> Option<(Arg<'_>, Option<&str>, BookData<'_>)> {
+    let mut c = Cursor::new(frame);
+    let (mut channel, mut inst_id, mut action, mut data) = (None, None, None, None);
+    // Duplicate keys decline (serde refuses them), also for the containers.
+    let (mut seen_arg, mut seen_data) = (None, None);
+    c.object(|key, c| match key {
+        "arg" => once(
+            &mut seen_arg,
+            c.object(|key, c| match key {
+                "channel" => once(&mut channel, c.str().filter(|ch| is_book_channel(ch))),
+                "instId" => once(&mut inst_id, c.str()),
+                _ => None,
+            }),
+        ),
+        "action" => once(&mut action, c.str()),
+        "data" => {
+            let mut n = 0;
+            let items = c.array(|c| {
+                n += 1;
+                (n == 1).then_some(())?;
+                let (mut asks, mut bids, mut ts, mut checksum) = (None, None, None, None);
+                let (mut prev_seq_id, mut seq_id) = (None, None);
+                c.object(|key, c| match key {
+                    "asks" => once(&mut asks, c.levels()),
+                    "bids" => once(&mut bids, c.levels()),
+                    "ts" => once(&mut ts, c.str()),
+                    "checksum" => once(&mut checksum, c.int()),
+                    "prevSeqId" => once(&mut prev_seq_id, c.int()),
+                    "seqId" => once(&mut seq_id, c.int()),
+                    _ => None,
+                })?;
+                once(
+                    &mut data,
+                    Some(BookData {
+                        asks: asks?,
+                        bids: bids?,
+                        ts,
+                        checksum,
+                        prev_seq_id,
+                        seq_id,
+                    }),
+                )
+            });
+            once(&mut seen_data, items)
+        }
+        _ => None,
+    })?;
+    c.end()?;
+    let arg = Arg {
+        channel: channel?,
+        inst_id,
+    };
+    Some((arg, action, data?))
+}
+
+fn is_book_channel(channel: &str) -> bool {
+    matches!(
+        channel,
+        "books" | "books-l2-tbt" | "books50-l2-tbt" | "books5"
+    )
+}
+
+/// Symbol and kind of a book message (checked before its data, as errors are named in that order).
+fn book_head<'a>(arg: &Arg<'a>, action: Option<&str>) -> Result<(&'a str, BookKind), DecodeError> {
+    let symbol = arg.inst_id.ok_or(DecodeError::MissingField("instId"))?;
+    let kind = match (arg.channel, action) {
+        // books5 has no action: every message is a full 5-level book.
+        ("books5", _) | (_, Some("snapshot")) => BookKind::Snapshot,
+        (_, Some("update")) => BookKind::Diff,
+        (_, Some(_)) => return Err(DecodeError::UnknownMessage),
+        (_, None) => return Err(DecodeError::MissingField("action")),
+    };
+    Ok((symbol, kind))
+}
+
+fn book_msg<'a>(symbol: &'a str, kind: BookKind, d: BookData<'a>) -> Result<Msg<'a>, DecodeError> {
+    let ids = d.seq_id.map(|last| Ids {
+        first: last,
+        last,
+        prev: d.prev_seq_id,
+    });
+    Ok(Msg::Depth(Depth {
+        symbol: Some(symbol),
+        kind,
+        ids,
+        bids: d.bids,
+        asks: d.asks,
+        exch_ms: d.ts.map(int_str).transpose()?.unwrap_or(0),
+        checksum: d.checksum.filter(|&c| c != 0),
+    }))
+}
+
+/// The general path: every message kind, any valid JSON layout, errors named.
+fn decode_serde<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(), DecodeError> {
     let r: Raw<'a> = parse(frame)?;
     if let Some(event) = r.event {
         let kind = match event {
@@ -91,31 +197,11 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
         return Err(DecodeError::UnknownMessage);
     };
     match arg.channel {
-        "books" | "books-l2-tbt" | "books50-l2-tbt" | "books5" => {
-            let symbol = arg.inst_id.ok_or(DecodeError::MissingField("instId"))?;
-            let kind = match (arg.channel, r.action) {
-                // books5 has no action: every message is a full 5-level book.
-                ("books5", _) | (_, Some("snapshot")) => BookKind::Snapshot,
-                (_, Some("update")) => BookKind::Diff,
-                (_, Some(_)) => return Err(DecodeError::UnknownMessage),
-                (_, None) => return Err(DecodeError::MissingField("action")),
-            };
+        channel if is_book_channel(channel) => {
+            let (symbol, kind) = book_head(&arg, r.action)?;
             let items: Vec<BookData<'a>> = parse_raw(data)?;
             for d in items {
-                let ids = d.seq_id.map(|last| Ids {
-                    first: last,
-                    last,
-                    prev: d.prev_seq_id,
-                });
-                sink(Msg::Depth(Depth {
-                    symbol: Some(symbol),
-                    kind,
-                    ids,
-                    bids: d.bids,
-                    asks: d.asks,
-                    exch_ms: d.ts.map(int_str).transpose()?.unwrap_or(0),
-                    checksum: d.checksum.filter(|&c| c != 0),
-                }));
+                sink(book_msg(symbol, kind, d)?);
             }
         }
         "bbo-tbt" => {
@@ -223,5 +309,78 @@ mod tests {
             ),
             Err(DecodeError::BadType)
         );
+    }
+
+    /// `decode` (fast path first) and the serde path give the same messages and errors;
+    /// returns whether the fast path took the frame.
+    fn fast_agrees(frame: &[u8]) -> bool {
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let fast_res = decode(frame, &mut |m| fast.push(format!("{m:?}")));
+        let slow_res = decode_serde(frame, &mut |m| slow.push(format!("{m:?}")));
+        assert_eq!(
+            (fast_res, fast),
+            (slow_res, slow),
+            "{}",
+            String::from_utf8_lossy(frame)
+        );
+        fast_book(frame).is_some()
+    }
+
+    const UPDATE: &str = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":123456,"seqId":123457}]}"#;
+
+    #[test]
+    fn fast_path_agrees_on_every_recorded_frame() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/recordings/okx");
+        let (mut accepted, mut books) = (0, 0);
+        for file in std::fs::read_dir(root).unwrap() {
+            let text = std::fs::read(file.unwrap().path()).unwrap();
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let sp = line.iter().position(|&b| b == b' ').unwrap();
+                let frame = &line[sp + 1..];
+                accepted += usize::from(fast_agrees(frame));
+                books += usize::from(frame.starts_with(br#"{"arg":{"channel":"books""#));
+            }
+        }
+        // Every recorded book message takes the fast path.
+        assert!(books > 100);
+        assert_eq!(accepted, books);
+    }
+
+    #[test]
+    fn fast_path_declines_odd_layouts() {
+        assert!(fast_agrees(UPDATE.as_bytes()));
+        for odd in [
+            r#"{"arg":{"channel":"books","instId":"X"},"arg":{"channel":"books"},"action":"update","data":[{"asks":[],"bids":[]}]}"#,
+            r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[]}],"data":[]}"#,
+            r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[]},{"asks":[],"bids":[]}]}"#,
+            r#"{"arg":{"channel":"trades","instId":"X"},"data":[]}"#,
+            r#"{"arg":{"channel":"books","instId":"X","x":1},"action":"update","data":[{"asks":[],"bids":[]}]}"#,
+            r#"{"arg":{"channel":"books","instId":"X"},"action":"update","data":[{"asks":[],"bids":[],"checksum":-0}]}"#,
+        ] {
+            assert!(!fast_agrees(odd.as_bytes()), "{odd}");
+        }
+        // Errors named after the fast read are the serde path's.
+        assert!(fast_agrees(
+            br#"{"arg":{"channel":"books","instId":"X"},"action":"bogus","data":[{"asks":[],"bids":[],"ts":"x"}]}"#
+        ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn fast_path_agrees_on_mutated_frames(
+            at in 0..UPDATE.len(),
+            byte in proptest::prelude::any::<u8>(),
+            how in 0..3u8,
+        ) {
+            let mut f = UPDATE.as_bytes().to_vec();
+            match how {
+                0 => f[at] = byte,
+                1 => { f.remove(at); }
+                _ => f.insert(at, byte),
+            }
+            fast_agrees(&f);
+        }
     }
 }

@@ -56,24 +56,28 @@ impl<'a> Cursor<'a> {
         Some(s)
     }
 
-    /// A non-negative integer of at most 18 digits (so it cannot overflow `i64`), no leading zero.
+    /// An integer of at most 18 digits (so it cannot overflow `i64`), no leading zero, no `-0`
+    /// (serde_json reads that as a float).
     #[inline]
     pub(crate) fn int(&mut self) -> Option<i64> {
         self.peek()?;
-        let rest = self.b.get(self.i..)?;
+        let neg = self.b.get(self.i) == Some(&b'-');
+        let start = self.i + usize::from(neg);
+        let rest = self.b.get(start..)?;
         let len = rest
             .iter()
             .position(|c| !c.is_ascii_digit())
             .unwrap_or(rest.len());
-        if len == 0 || len > 18 || (len > 1 && rest.first() == Some(&b'0')) {
+        let zero_first = rest.first() == Some(&b'0');
+        if len == 0 || len > 18 || (zero_first && (len > 1 || neg)) {
             return None;
         }
         let v = rest
             .get(..len)?
             .iter()
             .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
-        self.i += len;
-        Some(v)
+        self.i = start + len;
+        Some(if neg { -v } else { v })
     }
 
     /// `{"key": value, ...}`: `value` reads each value after its key and may decline.
@@ -175,7 +179,8 @@ mod tests {
     fn declines_everything_else() {
         let int = |s: &str| Cursor::new(s.as_bytes()).int();
         assert_eq!(int("123456789012345678"), Some(123456789012345678));
-        for bad in ["1234567890123456789", "01", "-1", "", "x"] {
+        assert_eq!(int("-855196043"), Some(-855196043));
+        for bad in ["1234567890123456789", "01", "-0", "-01", "-", "--1", "", "x"] {
             assert_eq!(int(bad), None, "{bad}");
         }
         fn s(s: &str) -> Option<&str> {
