@@ -5,7 +5,11 @@
 //! tickers, sync-state changes, repair requests, control messages, errors) is appended to
 //! [`Changes`], which the caller drains with [`Market::take_changes`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+// Fx instead of SipHash: the keys are our own symbols and prices (no flooding risk), and
+// SipHash was a visible share of the per-frame instructions.
+use rustc_hash::FxHashMap;
 
 use crate::book::{Book, Level, Side, Top};
 use crate::decode::{self, BookKind, ControlKind, DecodeError, Depth, Levels, Msg, TradeId};
@@ -70,8 +74,8 @@ pub struct LevelUpdate {
 /// exact strings received, e.g. `"8477"`, never a re-formatted `"8477.0"`).
 #[derive(Debug, Default)]
 struct WireLevels {
-    bids: HashMap<i64, (Box<str>, Box<str>)>,
-    asks: HashMap<i64, (Box<str>, Box<str>)>,
+    bids: FxHashMap<i64, (Box<str>, Box<str>)>,
+    asks: FxHashMap<i64, (Box<str>, Box<str>)>,
 }
 
 /// An instrument: its grids, book and sync state machine.
@@ -262,7 +266,7 @@ pub const DEFAULT_BUFFER_LIMIT: usize = 10_000;
 pub struct Market {
     venue: Venue,
     instruments: Vec<Instrument>,
-    index: HashMap<Box<str>, u32>,
+    index: FxHashMap<Box<str>, u32>,
     /// Instrument a bare REST snapshot body (which names no symbol) belongs to.
     snapshot_symbol: Option<u32>,
     buffer_limit: usize,
@@ -277,7 +281,7 @@ impl Market {
         Market {
             venue,
             instruments: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             snapshot_symbol: None,
             buffer_limit,
             scratch: Vec::with_capacity(256),

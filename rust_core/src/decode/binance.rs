@@ -185,7 +185,7 @@ fn decode_serde<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(
 /// the same [`Raw`] serde would fill (so [`event`] is shared); `None` for anything else, which
 /// then takes the serde path.
 fn fast_depth_update(body: &[u8]) -> Option<Raw<'_>> {
-    let mut c = Cursor::new(body);
+    let mut c = Cursor::new(body)?;
     let mut r = Raw::default();
     let (mut bids, mut asks) = (None, None);
     c.object(|key, c| match key {

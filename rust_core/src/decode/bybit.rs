@@ -67,7 +67,7 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
 /// the struct serde would fill (so [`book_kind`] and [`book_msg`] are shared): `(type, ts,
 /// data)`; `None` for anything else, which then takes the serde path.
 fn fast_book(frame: &[u8]) -> Option<(Option<&str>, Option<i64>, BookData<'_>)> {
-    let mut c = Cursor::new(frame);
+    let mut c = Cursor::new(frame)?;
     let (mut topic, mut kind, mut ts, mut cts, mut data) = (None, None, None, None, None);
     c.object(|key, c| match key {
         "topic" => once(&mut topic, c.str().filter(|t| t.starts_with("orderbook."))),

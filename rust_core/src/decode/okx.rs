@@ -87,7 +87,7 @@ pub fn decode<'a>(frame: &'a [u8], sink: &mut impl FnMut(Msg<'a>)) -> Result<(),
 /// structs serde would fill (so [`book_head`] and [`book_msg`] are shared); `None` for anything
 /// else, which then takes the serde path.
 fn fast_book(frame: &[u8]) -> Option<(Arg<'_>, Option<&str>, BookData<'_>)> {
-    let mut c = Cursor::new(frame);
+    let mut c = Cursor::new(frame)?;
     let (mut channel, mut inst_id, mut action, mut data) = (None, None, None, None);
     // Duplicate keys decline (serde refuses them), also for the containers.
     let (mut seen_arg, mut seen_data) = (None, None);
