@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     # Market data (Rust core): bound of each Binance pre-snapshot buffer, bytes per chunk on replay.
     marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
-    replay_chunk_bytes: int = Field(default=1 << 20, ge=1, description="bytes of lines per feed_lines call on replay")
+    replay_chunk_bytes: int = Field(default=1 << 20, ge=1, description="bytes per feed_lines call on replay")
 
     # Event bus (wisetrader.bus): in-process by default, Kafka when it grows.
     bus: Literal["inprocess", "kafka"] = Field(default="inprocess", description="event bus backend")

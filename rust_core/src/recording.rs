@@ -24,11 +24,13 @@ pub fn parse_line(line: &[u8]) -> Option<(i64, &[u8])> {
 /// Every line of `chunk` (split at `\n`; a last line without one counts as whole), in order, as
 /// `Ok((recv_ns, payload))`, or `Err(())` for a line that is not blank and not a recording line.
 pub fn lines(chunk: &[u8]) -> impl Iterator<Item = Result<(i64, &[u8]), ()>> {
-    chunk.split(|&b| b == b'\n').filter_map(|line| match parse_line(line) {
-        Some(frame) => Some(Ok(frame)),
-        None if line.trim_ascii().is_empty() => None,
-        None => Some(Err(())),
-    })
+    chunk
+        .split(|&b| b == b'\n')
+        .filter_map(|line| match parse_line(line) {
+            Some(frame) => Some(Ok(frame)),
+            None if line.trim_ascii().is_empty() => None,
+            None => Some(Err(())),
+        })
 }
 
 /// Feed every frame of `chunk` to `market`; returns how many lines were skipped as not recording lines.
@@ -51,13 +53,25 @@ mod tests {
     fn splits_and_refuses_lines() {
         assert_eq!(parse_line(b"12 {}\r\n"), Some((12, &b"{}"[..])));
         assert_eq!(parse_line(b"12 a b"), Some((12, &b"a b"[..])));
-        for bad in [&b"12"[..], b"12 ", b" {}", b"x2 {}", b"-1 {}", b"99999999999999999999 {}"] {
+        for bad in [
+            &b"12"[..],
+            b"12 ",
+            b" {}",
+            b"x2 {}",
+            b"-1 {}",
+            b"99999999999999999999 {}",
+        ] {
             assert_eq!(parse_line(bad), None, "{bad:?}");
         }
         let got: Vec<_> = lines(b"1 a\n\n  \nbad\r\n2 b\r\n3 c").collect();
         assert_eq!(
             got,
-            vec![Ok((1, &b"a"[..])), Err(()), Ok((2, &b"b"[..])), Ok((3, &b"c"[..]))]
+            vec![
+                Ok((1, &b"a"[..])),
+                Err(()),
+                Ok((2, &b"b"[..])),
+                Ok((3, &b"c"[..]))
+            ]
         );
     }
 

@@ -433,14 +433,20 @@ mod tests {
             assert!(fast_depth_update(other.as_bytes()).is_none(), "{other}");
         }
         assert!(is_partial_depth("btcusdt@depth5@100ms") && is_partial_depth("x@depth20"));
-        for not in ["btcusdt@depth@100ms", "btcusdt@depth", "x@dept5", "btcusdt@aggTrade"] {
+        for not in [
+            "btcusdt@depth@100ms",
+            "btcusdt@depth",
+            "x@dept5",
+            "btcusdt@aggTrade",
+        ] {
             assert!(!is_partial_depth(not), "{not}");
         }
     }
 
     #[test]
     fn fast_path_agrees_on_every_recorded_frame() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/recordings");
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/recordings");
         let (mut accepted, mut diffs) = (0, 0);
         for dir in ["binance-spot", "binance-usdm"] {
             for file in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -464,48 +470,90 @@ mod tests {
     fn odd_diff() -> impl Strategy<Value = String> {
         let ws = prop::sample::select(vec!["", " ", "\n\t "]);
         let int = prop::sample::select(vec![
-            "0", "7", "160", "1672515782136", "999999999999999999", "9999999999999999999",
-            "01", "-1", "-0", "-0.0", "1.0", "1e3", "null", "\"5\"",
+            "0",
+            "7",
+            "160",
+            "1672515782136",
+            "999999999999999999",
+            "9999999999999999999",
+            "01",
+            "-1",
+            "-0",
+            "-0.0",
+            "1.0",
+            "1e3",
+            "null",
+            "\"5\"",
         ]);
         let text = prop::sample::select(vec![
-            "\"BTCUSDT\"", "\"BTC\\u0055SDT\"", "\"\"", "\"é\"", "5", "null",
+            "\"BTCUSDT\"",
+            "\"BTC\\u0055SDT\"",
+            "\"\"",
+            "\"é\"",
+            "5",
+            "null",
         ]);
         let level = prop::sample::select(vec![
-            "[\"0.0024\",\"10\"]", "[\"1\",\"0\",\"0\",\"3\"]", "[\"1\"]", "[1.5,\"2\"]",
-            "[\"1\",\"2\",[]]", "[\"1\",\"2\",null]", "[\"1\\/\",\"2\"]",
+            "[\"0.0024\",\"10\"]",
+            "[\"1\",\"0\",\"0\",\"3\"]",
+            "[\"1\"]",
+            "[1.5,\"2\"]",
+            "[\"1\",\"2\",[]]",
+            "[\"1\",\"2\",null]",
+            "[\"1\\/\",\"2\"]",
         ]);
         let levels = prop::collection::vec(level, 0..4).prop_map(|v| format!("[{}]", v.join(",")));
         let kind = prop::sample::select(vec!["\"depthUpdate\"", "\"trade\"", "null"]);
         let extra = prop::sample::select(vec!["x", "q", "stream", "bids", "U", "m"]);
         (
-            (kind, int.clone(), int.clone(), text, int.clone(), int.clone(), int),
-            (levels.clone(), levels, prop::collection::vec((extra, "[0-9]{1,3}"), 0..2)),
+            (
+                kind,
+                int.clone(),
+                int.clone(),
+                text,
+                int.clone(),
+                int.clone(),
+                int,
+            ),
+            (
+                levels.clone(),
+                levels,
+                prop::collection::vec((extra, "[0-9]{1,3}"), 0..2),
+            ),
             prop::collection::vec(ws, 8),
             any::<prop::sample::Index>(),
             prop::collection::vec(any::<bool>(), 9),
         )
-            .prop_map(|((e, big_e, t, s, first, last, pu), (b, a, extras), ws, order, keep)| {
-                let mut fields: Vec<(String, String)> = [
-                    ("e", e.to_string()), ("E", big_e.to_string()), ("T", t.to_string()),
-                    ("s", s.to_string()), ("U", first.to_string()), ("u", last.to_string()),
-                    ("pu", pu.to_string()), ("b", b), ("a", a),
-                ]
-                .into_iter()
-                .zip(keep)
-                // Mostly keep every key, sometimes drop one.
-                .filter(|((k, _), keep)| *keep || matches!(*k, "e" | "s" | "b"))
-                .map(|((k, v), _)| (k.to_string(), v))
-                .chain(extras.into_iter().map(|(k, v)| (k.to_string(), v)))
-                .collect();
-                let n = fields.len();
-                fields.rotate_left(order.index(n));
-                let body: Vec<String> = fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, v))| format!("{w}\"{k}\"{w}:{w}{v}", w = ws[i % ws.len()]))
+            .prop_map(
+                |((e, big_e, t, s, first, last, pu), (b, a, extras), ws, order, keep)| {
+                    let mut fields: Vec<(String, String)> = [
+                        ("e", e.to_string()),
+                        ("E", big_e.to_string()),
+                        ("T", t.to_string()),
+                        ("s", s.to_string()),
+                        ("U", first.to_string()),
+                        ("u", last.to_string()),
+                        ("pu", pu.to_string()),
+                        ("b", b),
+                        ("a", a),
+                    ]
+                    .into_iter()
+                    .zip(keep)
+                    // Mostly keep every key, sometimes drop one.
+                    .filter(|((k, _), keep)| *keep || matches!(*k, "e" | "s" | "b"))
+                    .map(|((k, v), _)| (k.to_string(), v))
+                    .chain(extras.into_iter().map(|(k, v)| (k.to_string(), v)))
                     .collect();
-                format!("{}{{{}}}{}", ws[0], body.join(","), ws[1])
-            })
+                    let n = fields.len();
+                    fields.rotate_left(order.index(n));
+                    let body: Vec<String> = fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, v))| format!("{w}\"{k}\"{w}:{w}{v}", w = ws[i % ws.len()]))
+                        .collect();
+                    format!("{}{{{}}}{}", ws[0], body.join(","), ws[1])
+                },
+            )
     }
 
     proptest::proptest! {
@@ -532,4 +580,3 @@ mod tests {
         }
     }
 }
-

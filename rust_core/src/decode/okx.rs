@@ -330,7 +330,8 @@ mod tests {
 
     #[test]
     fn fast_path_agrees_on_every_recorded_frame() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/recordings/okx");
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/recordings/okx");
         let (mut accepted, mut books) = (0, 0);
         for file in std::fs::read_dir(root).unwrap() {
             let text = std::fs::read(file.unwrap().path()).unwrap();

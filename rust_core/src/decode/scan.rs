@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn reads_the_plain_shapes() {
-        let mut c = Cursor::new(br#" { "a" : [ ["1.5","2"] , ["1","0","0","3"] ] , "n": 0 } "#).unwrap();
+        let mut c =
+            Cursor::new(br#" { "a" : [ ["1.5","2"] , ["1","0","0","3"] ] , "n": 0 } "#).unwrap();
         let mut got = (None, None);
         c.object(|k, c| match k {
             "a" => once(&mut got.0, c.levels()),
@@ -186,7 +187,16 @@ mod tests {
         let int = |s: &str| Cursor::new(s.as_bytes())?.int();
         assert_eq!(int("123456789012345678"), Some(123456789012345678));
         assert_eq!(int("-855196043"), Some(-855196043));
-        for bad in ["1234567890123456789", "01", "-0", "-01", "-", "--1", "", "x"] {
+        for bad in [
+            "1234567890123456789",
+            "01",
+            "-0",
+            "-01",
+            "-",
+            "--1",
+            "",
+            "x",
+        ] {
             assert_eq!(int(bad), None, "{bad}");
         }
         fn s(s: &str) -> Option<&str> {

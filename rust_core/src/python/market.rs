@@ -12,8 +12,8 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::book::{Level, Top};
 use crate::fixed::{format_decimal, Grid};
-use crate::recording;
 use crate::market::{Changes, Instrument, Market, Venue, DEFAULT_BUFFER_LIMIT};
+use crate::recording;
 
 /// Symbol names and grids, shared with every `Changes` so they can format without the market.
 struct Meta {
