@@ -3,6 +3,7 @@
 //! The crate compiles and tests as plain Rust; the PyO3 bindings live in [`python`] behind the
 //! `python` feature, which maturin turns on.
 
+pub mod bots;
 pub mod fixed;
 
 #[cfg(feature = "python")]
