@@ -210,14 +210,20 @@ fn size_lots(inst: &Instrument, size: &OrderSize, factor: Decimal, price: Decima
 /// Problems in the definition that do not depend on prices.
 fn check_static(spec: &DcaSpec) -> Vec<BotError> {
     let mut e = Vec::new();
-    for (field, s) in [("base_order", &spec.base_order), ("safety_order", &spec.safety_order)] {
+    for (field, s) in [
+        ("base_order", &spec.base_order),
+        ("safety_order", &spec.safety_order),
+    ] {
         match (s.quote, s.base) {
             (Some(v), None) | (None, Some(v)) if v > Decimal::ZERO => {}
-            (Some(_), Some(_)) => e.push(BotError::new(field, "give either quote or base, not both")),
-            (None, None) => e.push(BotError::new(field, "give quote or base")),
-            (Some(v), None) | (None, Some(v)) => {
-                e.push(BotError::new(field, format!("size must be positive, got {v}")))
+            (Some(_), Some(_)) => {
+                e.push(BotError::new(field, "give either quote or base, not both"))
             }
+            (None, None) => e.push(BotError::new(field, "give quote or base")),
+            (Some(v), None) | (None, Some(v)) => e.push(BotError::new(
+                field,
+                format!("size must be positive, got {v}"),
+            )),
         }
     }
     if spec.price_deviation_pct <= Decimal::ZERO || spec.price_deviation_pct >= hundred() {
@@ -226,22 +232,34 @@ fn check_static(spec: &DcaSpec) -> Vec<BotError> {
             format!("must be in (0, 100), got {}", spec.price_deviation_pct),
         ));
     }
-    for (field, v) in [("step_scale", spec.step_scale), ("volume_scale", spec.volume_scale)] {
+    for (field, v) in [
+        ("step_scale", spec.step_scale),
+        ("volume_scale", spec.volume_scale),
+    ] {
         if v < SCALE_MIN || v > SCALE_MAX {
-            e.push(BotError::new(field, format!("must be in [0.1, 10], got {v}")));
+            e.push(BotError::new(
+                field,
+                format!("must be in [0.1, 10], got {v}"),
+            ));
         }
     }
     if spec.max_safety_orders > MAX_SAFETY_ORDERS {
         e.push(BotError::new(
             "max_safety_orders",
-            format!("must be at most {MAX_SAFETY_ORDERS}, got {}", spec.max_safety_orders),
+            format!(
+                "must be at most {MAX_SAFETY_ORDERS}, got {}",
+                spec.max_safety_orders
+            ),
         ));
     }
     if let Some(a) = spec.max_active_safety_orders {
         if spec.max_safety_orders > 0 && (a == 0 || a > spec.max_safety_orders) {
             e.push(BotError::new(
                 "max_active_safety_orders",
-                format!("must be between 1 and max_safety_orders ({}), got {a}", spec.max_safety_orders),
+                format!(
+                    "must be between 1 and max_safety_orders ({}), got {a}",
+                    spec.max_safety_orders
+                ),
             ));
         }
     }
@@ -259,15 +277,25 @@ fn check_static(spec: &DcaSpec) -> Vec<BotError> {
                 format!("at most 4 targets, got {}", spec.take_profit_steps.len()),
             ));
         }
-        let total = spec.take_profit_steps.iter().fold(Decimal::ZERO, |a, s| a + s.amount_pct);
+        let total = spec
+            .take_profit_steps
+            .iter()
+            .fold(Decimal::ZERO, |a, s| a + s.amount_pct);
         if total != hundred() {
             e.push(BotError::new(
                 "take_profit_steps",
                 format!("amount_pct must add up to 100, got {total}"),
             ));
         }
-        if spec.take_profit_steps.iter().any(|s| s.profit_pct <= Decimal::ZERO || s.amount_pct <= Decimal::ZERO) {
-            e.push(BotError::new("take_profit_steps", "every amount_pct and profit_pct must be positive"));
+        if spec
+            .take_profit_steps
+            .iter()
+            .any(|s| s.profit_pct <= Decimal::ZERO || s.amount_pct <= Decimal::ZERO)
+        {
+            e.push(BotError::new(
+                "take_profit_steps",
+                "every amount_pct and profit_pct must be positive",
+            ));
         }
         if spec.trailing_deviation_pct.is_some() {
             e.push(BotError::new(
@@ -278,25 +306,48 @@ fn check_static(spec: &DcaSpec) -> Vec<BotError> {
     }
     if let Some(t) = spec.trailing_deviation_pct {
         if t <= Decimal::ZERO || t >= hundred() {
-            e.push(BotError::new("trailing_deviation_pct", format!("must be in (0, 100), got {t}")));
+            e.push(BotError::new(
+                "trailing_deviation_pct",
+                format!("must be in (0, 100), got {t}"),
+            ));
         }
     }
     if let Some(sl) = spec.stop_loss_pct {
         if sl <= Decimal::ZERO || sl >= hundred() {
-            e.push(BotError::new("stop_loss_pct", format!("must be in (0, 100), got {sl}")));
+            e.push(BotError::new(
+                "stop_loss_pct",
+                format!("must be in (0, 100), got {sl}"),
+            ));
         }
     }
-    if spec.start == DealStart::Price && spec.start_trigger_price.is_none_or(|p| p <= Decimal::ZERO) {
-        e.push(BotError::new("start_trigger_price", "a positive price is required when start is 'price'"));
+    if spec.start == DealStart::Price && spec.start_trigger_price.is_none_or(|p| p <= Decimal::ZERO)
+    {
+        e.push(BotError::new(
+            "start_trigger_price",
+            "a positive price is required when start is 'price'",
+        ));
     }
     if spec.fee_rate < Decimal::ZERO || spec.fee_rate >= Decimal::new(1, 1) {
-        e.push(BotError::new("fee_rate", format!("must be in [0, 0.1), got {}", spec.fee_rate)));
+        e.push(BotError::new(
+            "fee_rate",
+            format!("must be in [0, 0.1), got {}", spec.fee_rate),
+        ));
     }
     e
 }
 
 /// The safety-order ladder from a base price `p0` (exact), rounded with the exchange rules.
 pub fn ladder(spec: &DcaSpec, inst: &Instrument, p0: Decimal) -> Result<Vec<Rung>, BotErrors> {
+    let (rungs, errs) = ladder_checked(spec, inst, p0);
+    if errs.is_empty() {
+        Ok(rungs)
+    } else {
+        Err(BotErrors(errs))
+    }
+}
+
+/// The ladder and every problem with it (unplaceable rungs are kept, so budgets still add up).
+fn ladder_checked(spec: &DcaSpec, inst: &Instrument, p0: Decimal) -> (Vec<Rung>, Vec<BotError>) {
     let mut errs = Vec::new();
     let mut out = Vec::with_capacity(spec.max_safety_orders as usize);
     let side = entry_side(spec);
@@ -317,7 +368,13 @@ pub fn ladder(spec: &DcaSpec, inst: &Instrument, p0: Decimal) -> Result<Vec<Rung
             ));
             break;
         };
-        let qty = size_lots(inst, &spec.safety_order, volume_factor(spec, n), inst.price(price)).unwrap_or(0);
+        let qty = size_lots(
+            inst,
+            &spec.safety_order,
+            volume_factor(spec, n),
+            inst.price(price),
+        )
+        .unwrap_or(0);
         if !inst.placeable(price, qty) {
             errs.push(BotError::new(
                 "safety_order",
@@ -337,11 +394,7 @@ pub fn ladder(spec: &DcaSpec, inst: &Instrument, p0: Decimal) -> Result<Vec<Rung
             deviation: d,
         });
     }
-    if errs.is_empty() {
-        Ok(out)
-    } else {
-        Err(BotErrors(errs))
-    }
+    (out, errs)
 }
 
 /// Base order quantity at `price`.
@@ -368,7 +421,10 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
     let mut warnings = Vec::new();
     let p0 = spec.start_price.unwrap_or_default();
     if p0 <= Decimal::ZERO {
-        errors.push(BotError::new("start_price", "a positive start_price is needed for the plan"));
+        errors.push(BotError::new(
+            "start_price",
+            "a positive start_price is needed for the plan",
+        ));
     }
     let mut plan = DcaPlan {
         kind: "dca".into(),
@@ -403,19 +459,24 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
             ),
         ));
     }
-    let rungs = match ladder(spec, inst, p0) {
-        Ok(r) => r,
-        Err(e) => {
-            errors.extend(e.0);
-            Vec::new()
-        }
-    };
+    let (rungs, ladder_errors) = ladder_checked(spec, inst, p0);
+    errors.extend(ladder_errors);
     let bo_quote = inst.qty(bo_lots) * p0;
     let (mut c, mut q) = (bo_quote, inst.qty(bo_lots));
     let scale = inst.tick.scale() as u32;
-    let mut push = |number: u32, kind: &str, dev: Decimal, price: Decimal, lots: i64, c: Decimal, q: Decimal| {
+    let mut push = |number: u32,
+                    kind: &str,
+                    dev: Decimal,
+                    price: Decimal,
+                    lots: i64,
+                    c: Decimal,
+                    q: Decimal| {
         let t = tp_exact(spec, tp, c, q, bo_quote);
-        let bounce = if price > Decimal::ZERO { (t / price - Decimal::ONE).abs() } else { Decimal::ZERO };
+        let bounce = if price > Decimal::ZERO {
+            (t / price - Decimal::ONE).abs()
+        } else {
+            Decimal::ZERO
+        };
         plan.orders.push(DcaPlanOrder {
             number,
             kind: kind.into(),
@@ -424,9 +485,16 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
             qty: inst.fmt_qty(lots),
             quote: (inst.qty(lots) * price).normalize().to_string(),
             cum_quote: c.normalize().to_string(),
-            avg_entry: if q > Decimal::ZERO { (c / q).round_dp(scale + 4).normalize().to_string() } else { "0".into() },
+            avg_entry: if q > Decimal::ZERO {
+                (c / q).round_dp(scale + 4).normalize().to_string()
+            } else {
+                "0".into()
+            },
             take_profit: t.round_dp(scale + 4).normalize().to_string(),
-            take_profit_price: inst.price_ticks(t, exit).map(|p| inst.fmt_price(p)).unwrap_or_default(),
+            take_profit_price: inst
+                .price_ticks(t, exit)
+                .map(|p| inst.fmt_price(p))
+                .unwrap_or_default(),
             bounce_pct: pct(bounce),
         });
     };
@@ -439,12 +507,19 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
     }
     plan.max_funds = c.normalize().to_string();
     plan.max_deviation_pct = pct(deviation(spec, spec.max_safety_orders));
-    plan.last_order_price = plan.orders.last().map(|o| o.price.clone()).unwrap_or_default();
+    plan.last_order_price = plan
+        .orders
+        .last()
+        .map(|o| o.price.clone())
+        .unwrap_or_default();
     if let Some(b) = spec.budget {
         if b < c {
             errors.push(BotError::new(
                 "budget",
-                format!("{b} is too small for the ladder: max funds are {}", c.round_dp(8).normalize()),
+                format!(
+                    "{b} is too small for the ladder: max funds are {}",
+                    c.round_dp(8).normalize()
+                ),
             ));
         }
     }
@@ -456,7 +531,9 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
             ));
         }
     }
-    if spec.take_profit_pct <= spec.fee_rate * Decimal::TWO * hundred() && spec.take_profit_steps.is_empty() {
+    if spec.take_profit_pct <= spec.fee_rate * Decimal::TWO * hundred()
+        && spec.take_profit_steps.is_empty()
+    {
         warnings.push(format!(
             "take_profit_pct {} does not cover two fees of {} %",
             spec.take_profit_pct,
@@ -579,7 +656,13 @@ impl DcaBot {
 
     /// Take-profit price (ticks) for a target with `profit_pct`.
     fn tp_ticks(&self, inst: &Instrument, profit_pct: Decimal) -> Option<i64> {
-        let t = tp_exact(&self.spec, profit_pct / hundred(), self.cost, self.position, self.base_quote);
+        let t = tp_exact(
+            &self.spec,
+            profit_pct / hundred(),
+            self.cost,
+            self.position,
+            self.base_quote,
+        );
         inst.price_ticks(t, self.exit_side()).filter(|p| *p > 0)
     }
 
@@ -633,8 +716,20 @@ impl DcaBot {
             }
             DealStatus::Open => {
                 // Exit-side price the bot watches: bid for a long, ask for a short.
-                let exit_at_or_below = |p: i64| if long { Trigger::BidAtOrBelow(p) } else { Trigger::AskAtOrAbove(p) };
-                let exit_at_or_above = |p: i64| if long { Trigger::BidAtOrAbove(p) } else { Trigger::AskAtOrBelow(p) };
+                let exit_at_or_below = |p: i64| {
+                    if long {
+                        Trigger::BidAtOrBelow(p)
+                    } else {
+                        Trigger::AskAtOrAbove(p)
+                    }
+                };
+                let exit_at_or_above = |p: i64| {
+                    if long {
+                        Trigger::BidAtOrAbove(p)
+                    } else {
+                        Trigger::AskAtOrBelow(p)
+                    }
+                };
                 if let Some(sl) = self.sl_ticks(inst) {
                     if self.spec.stop_loss_pct.is_some() || self.breakeven {
                         out.push(exit_at_or_below(sl));
@@ -642,7 +737,11 @@ impl DcaBot {
                 }
                 if self.spec.trailing_deviation_pct.is_some() {
                     if self.trailing_armed {
-                        let next = if long { self.trailing_best + 1 } else { self.trailing_best - 1 };
+                        let next = if long {
+                            self.trailing_best + 1
+                        } else {
+                            self.trailing_best - 1
+                        };
                         out.push(exit_at_or_above(next));
                         if let Some(x) = self.trailing_exit(inst) {
                             out.push(exit_at_or_below(x));
@@ -657,7 +756,11 @@ impl DcaBot {
                 }
                 if self.spec.placement == Placement::Virtual && self.desk.orders.is_empty() {
                     if let Some(r) = self.ladder.get(self.next_so) {
-                        out.push(if long { Trigger::AskAtOrBelow(r.price_ticks) } else { Trigger::BidAtOrAbove(r.price_ticks) });
+                        out.push(if long {
+                            Trigger::AskAtOrBelow(r.price_ticks)
+                        } else {
+                            Trigger::BidAtOrAbove(r.price_ticks)
+                        });
                     }
                 }
                 true
@@ -673,7 +776,14 @@ impl DcaBot {
             .unwrap_or(self.spec.take_profit_pct)
     }
 
-    pub fn on_top(&mut self, inst: &Instrument, bid: i64, ask: i64, now_ns: i64, out: &mut Vec<Intent>) {
+    pub fn on_top(
+        &mut self,
+        inst: &Instrument,
+        bid: i64,
+        ask: i64,
+        now_ns: i64,
+        out: &mut Vec<Intent>,
+    ) {
         self.desk.last_bid = bid;
         self.desk.last_ask = ask;
         self.now_ns = now_ns;
@@ -704,7 +814,8 @@ impl DcaBot {
             }
             DealStatus::Open => {
                 if let Some(sl) = self.sl_ticks(inst) {
-                    if (self.spec.stop_loss_pct.is_some() || self.breakeven) && beyond(sl, exit_px) {
+                    if (self.spec.stop_loss_pct.is_some() || self.breakeven) && beyond(sl, exit_px)
+                    {
                         return self.close_at_market(inst, Reason::StopLoss, out);
                     }
                 }
@@ -749,11 +860,22 @@ impl DcaBot {
         let ref_px = if side == Side::Buy { ask } else { bid };
         let lots = base_lots(&self.spec, inst, inst.price(ref_px));
         let (ot, px) = match (self.spec.start_order_type, self.spec.placement) {
-            (StartOrderType::Limit, Placement::Resting) => (OrderType::Limit, if side == Side::Buy { bid } else { ask }),
+            (StartOrderType::Limit, Placement::Resting) => {
+                (OrderType::Limit, if side == Side::Buy { bid } else { ask })
+            }
             _ => (OrderType::Market, 0),
         };
         self.signal_pending = false;
-        let placed = self.desk.place(inst, out, (Leg::BaseOrder, 0, self.deal), side, ot, px, lots, Reason::DealStart);
+        let placed = self.desk.place(
+            inst,
+            out,
+            (Leg::BaseOrder, 0, self.deal),
+            side,
+            ot,
+            px,
+            lots,
+            Reason::DealStart,
+        );
         if placed.is_some() {
             self.status = DealStatus::Opening;
             self.position = Decimal::ZERO;
@@ -766,14 +888,37 @@ impl DcaBot {
 
     /// Place safety orders until `max_active` are live (resting) or the next one (virtual).
     fn place_safety(&mut self, inst: &Instrument, ot: OrderType, out: &mut Vec<Intent>) {
-        let max_active = self.spec.max_active_safety_orders.unwrap_or(self.spec.max_safety_orders) as usize;
-        let live = self.desk.orders.values().filter(|o| o.leg == Leg::SafetyOrder).count();
-        let want = if ot == OrderType::LimitIoc { 1 } else { max_active.saturating_sub(live) };
+        let max_active = self
+            .spec
+            .max_active_safety_orders
+            .unwrap_or(self.spec.max_safety_orders) as usize;
+        let live = self
+            .desk
+            .orders
+            .values()
+            .filter(|o| o.leg == Leg::SafetyOrder)
+            .count();
+        let want = if ot == OrderType::LimitIoc {
+            1
+        } else {
+            max_active.saturating_sub(live)
+        };
         let side = entry_side(&self.spec);
         for _ in 0..want {
-            let Some(r) = self.ladder.get(self.next_so).copied() else { return };
+            let Some(r) = self.ladder.get(self.next_so).copied() else {
+                return;
+            };
             let n = self.next_so as u32 + 1;
-            let placed = self.desk.place(inst, out, (Leg::SafetyOrder, n, self.deal), side, ot, r.price_ticks, r.qty_lots, Reason::SafetyOrder);
+            let placed = self.desk.place(
+                inst,
+                out,
+                (Leg::SafetyOrder, n, self.deal),
+                side,
+                ot,
+                r.price_ticks,
+                r.qty_lots,
+                Reason::SafetyOrder,
+            );
             if placed.is_none() {
                 return;
             }
@@ -783,16 +928,34 @@ impl DcaBot {
 
     /// (Re)place the take-profit orders for the current position; `replace` gives the reason
     /// when existing ones are being resized.
-    fn place_targets(&mut self, inst: &Instrument, ot: OrderType, resize: Option<Reason>, out: &mut Vec<Intent>) {
+    fn place_targets(
+        &mut self,
+        inst: &Instrument,
+        ot: OrderType,
+        resize: Option<Reason>,
+        out: &mut Vec<Intent>,
+    ) {
         let old = std::mem::take(&mut self.tp_orders);
         let total = inst.qty_lots(self.position).unwrap_or(0);
         let steps: Vec<(Decimal, Decimal)> = if self.spec.take_profit_steps.is_empty() {
             vec![(hundred(), self.spec.take_profit_pct)]
         } else {
             let filled = self.tp_steps_filled as usize;
-            let rest = &self.spec.take_profit_steps[filled.min(self.spec.take_profit_steps.len())..];
+            let rest =
+                &self.spec.take_profit_steps[filled.min(self.spec.take_profit_steps.len())..];
             let left = rest.iter().fold(Decimal::ZERO, |a, s| a + s.amount_pct);
-            rest.iter().map(|s| (if left > Decimal::ZERO { s.amount_pct * hundred() / left } else { hundred() }, s.profit_pct)).collect()
+            rest.iter()
+                .map(|s| {
+                    (
+                        if left > Decimal::ZERO {
+                            s.amount_pct * hundred() / left
+                        } else {
+                            hundred()
+                        },
+                        s.profit_pct,
+                    )
+                })
+                .collect()
         };
         self.tp_version = self.tp_version.saturating_add(1);
         let mut allotted = 0i64;
@@ -802,14 +965,30 @@ impl DcaBot {
             let lots = if j + 1 == steps.len() {
                 total - allotted
             } else {
-                inst.qty_lots(inst.qty(total) * *amount / hundred()).unwrap_or(0)
+                inst.qty_lots(inst.qty(total) * *amount / hundred())
+                    .unwrap_or(0)
             };
             allotted += lots;
-            let Some(px) = self.tp_ticks(inst, *profit) else { continue };
-            let level = self.tp_version.saturating_mul(8).saturating_add(base_step + j as u32);
+            let Some(px) = self.tp_ticks(inst, *profit) else {
+                continue;
+            };
+            let level = self
+                .tp_version
+                .saturating_mul(8)
+                .saturating_add(base_step + j as u32);
             let replaces = old.get(j).cloned();
             let reason = resize.unwrap_or(Reason::TakeProfit);
-            if let Some(id) = self.desk.place_or_replace(inst, out, (Leg::TakeProfit, level, self.deal), exit, ot, px, lots, reason, replaces) {
+            if let Some(id) = self.desk.place_or_replace(
+                inst,
+                out,
+                (Leg::TakeProfit, level, self.deal),
+                exit,
+                ot,
+                px,
+                lots,
+                reason,
+                replaces,
+            ) {
                 self.tp_orders.push(id);
             }
         }
@@ -826,7 +1005,16 @@ impl DcaBot {
         self.tp_orders.clear();
         let lots = inst.qty_lots(self.position).unwrap_or(0);
         let exit = self.exit_side();
-        let placed = self.desk.place(inst, out, (Leg::Exit, 0, self.deal), exit, OrderType::Market, 0, lots, reason);
+        let placed = self.desk.place(
+            inst,
+            out,
+            (Leg::Exit, 0, self.deal),
+            exit,
+            OrderType::Market,
+            0,
+            lots,
+            reason,
+        );
         if placed.is_some() {
             self.status = DealStatus::Closing;
         } else {
@@ -835,7 +1023,12 @@ impl DcaBot {
         }
     }
 
-    pub fn on_fill(&mut self, inst: &Instrument, fill: &Fill, out: &mut Vec<Intent>) -> FillOutcome {
+    pub fn on_fill(
+        &mut self,
+        inst: &Instrument,
+        fill: &Fill,
+        out: &mut Vec<Intent>,
+    ) -> FillOutcome {
         let (order, ex) = match self.desk.check_fill(inst, fill) {
             Checked::Duplicate => return FillOutcome::Duplicate,
             Checked::Unknown => return FillOutcome::Unknown,
@@ -861,9 +1054,16 @@ impl DcaBot {
                     self.safety_filled += 1;
                 }
                 if self.status == DealStatus::Open {
-                    if self.spec.trailing_deviation_pct.is_none() && self.spec.placement == Placement::Resting {
+                    if self.spec.trailing_deviation_pct.is_none()
+                        && self.spec.placement == Placement::Resting
+                    {
                         // Every fill, partial ones too, re-sizes and re-prices the take profit.
-                        self.place_targets(inst, OrderType::Limit, Some(Reason::TakeProfitResize), out);
+                        self.place_targets(
+                            inst,
+                            OrderType::Limit,
+                            Some(Reason::TakeProfitResize),
+                            out,
+                        );
                     }
                     if done && self.spec.placement == Placement::Resting {
                         self.place_safety(inst, OrderType::Limit, out);
@@ -878,7 +1078,9 @@ impl DcaBot {
                         self.breakeven = true;
                     }
                 }
-                if inst.qty_lots(self.position).unwrap_or(0) == 0 || (done && self.tp_orders.is_empty()) {
+                if inst.qty_lots(self.position).unwrap_or(0) == 0
+                    || (done && self.tp_orders.is_empty())
+                {
                     let ids: Vec<String> = self.desk.orders.keys().cloned().collect();
                     for id in &ids {
                         self.desk.cancel(out, id, Reason::DealClosed);
@@ -903,7 +1105,11 @@ impl DcaBot {
     }
 
     fn reduce(&mut self, ex: &Execution) {
-        let x = if self.long() { ex.qty + ex.fee_base } else { ex.qty - ex.fee_base };
+        let x = if self.long() {
+            ex.qty + ex.fee_base
+        } else {
+            ex.qty - ex.fee_base
+        };
         let basis = if self.position <= Decimal::ZERO {
             Decimal::ZERO
         } else if x >= self.position {
@@ -913,7 +1119,11 @@ impl DcaBot {
         };
         self.position -= x;
         self.cost -= basis;
-        let pnl = if self.long() { ex.notional - ex.fee_quote - basis } else { basis - ex.notional - ex.fee_quote };
+        let pnl = if self.long() {
+            ex.notional - ex.fee_quote - basis
+        } else {
+            basis - ex.notional - ex.fee_quote
+        };
         self.desk.ledger.realized_pnl += pnl;
         self.deal_pnl += pnl;
     }
@@ -928,7 +1138,10 @@ impl DcaBot {
             // Some rungs are unplaceable at this price: keep the placeable prefix.
             let mut v = Vec::new();
             for n in 1..=self.spec.max_safety_orders {
-                let one = DcaSpec { max_safety_orders: n, ..self.spec.clone() };
+                let one = DcaSpec {
+                    max_safety_orders: n,
+                    ..self.spec.clone()
+                };
                 match ladder(&one, inst, p0) {
                     Ok(r) => v = r,
                     Err(_) => break,
@@ -991,7 +1204,10 @@ impl DcaBot {
                 let was_live = self.tp_orders.iter().any(|id| id == &u.client_id);
                 self.tp_orders.retain(|id| id != &u.client_id);
                 if was_live
-                    && self.spec.placement == Placement::Resting && self.status == DealStatus::Open && u.status == OrderStatus::Cancelled {
+                    && self.spec.placement == Placement::Resting
+                    && self.status == DealStatus::Open
+                    && u.status == OrderStatus::Cancelled
+                {
                     // Cancelled by someone else: put the exit back.
                     self.place_targets(inst, OrderType::Limit, None, out);
                 }

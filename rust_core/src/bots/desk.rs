@@ -2,7 +2,7 @@
 //! that no intent can ever violate the instrument's filters.
 
 use super::{
-    client_id, Action, Fill, Instrument, Intent, Leg, Ledger, OpenOrder, OrderType, Reason, Side,
+    client_id, Action, Fill, Instrument, Intent, Ledger, Leg, OpenOrder, OrderType, Reason, Side,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -170,7 +170,10 @@ impl Desk {
             return Checked::Duplicate;
         }
         let valid = fill.qty_lots > 0 && fill.price_ticks > 0;
-        let Some(order) = self.orders.get_mut(&fill.client_id).filter(|o| valid && o.side == fill.side)
+        let Some(order) = self
+            .orders
+            .get_mut(&fill.client_id)
+            .filter(|o| valid && o.side == fill.side)
         else {
             self.ledger.unknown_fills += 1;
             return Checked::Unknown;

@@ -4,7 +4,9 @@
 use super::dca::{DcaBot, DcaSpec};
 use super::grid::{GridBot, GridSpec};
 use super::triggers::{Trigger, TriggerIndex};
-use super::{parse_client_id, BotError, BotErrors, Fill, Instrument, InstrumentSpec, Intent, OrderUpdate};
+use super::{
+    parse_client_id, BotError, BotErrors, Fill, Instrument, InstrumentSpec, Intent, OrderUpdate,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,7 +128,10 @@ impl SymbolEngine {
     /// Validate and attach a bot. One error per problem.
     pub fn add_bot(&mut self, id: u32, spec: BotSpec) -> Result<(), BotErrors> {
         if self.bots.contains_key(&id) {
-            return Err(BotErrors(vec![BotError::new("id", format!("bot {id} already exists on this symbol"))]));
+            return Err(BotErrors(vec![BotError::new(
+                "id",
+                format!("bot {id} already exists on this symbol"),
+            )]));
         }
         let bot = match spec {
             BotSpec::Grid(s) => Bot::Grid(GridBot::new(id, s, &self.inst)?),
@@ -181,7 +186,11 @@ impl SymbolEngine {
         } else {
             self.every_top.insert(id);
         }
-        if self.registered.get(&id).is_some_and(|old| *old == self.trig_buf) {
+        if self
+            .registered
+            .get(&id)
+            .is_some_and(|old| *old == self.trig_buf)
+        {
             return;
         }
         if let Some(old) = self.registered.remove(&id) {
@@ -272,7 +281,8 @@ impl SymbolEngine {
 
     /// Rebuild an engine from [`SymbolEngine::export_state`] output.
     pub fn import_state(json: &str) -> Result<SymbolEngine, String> {
-        let snap: Snapshot = serde_json::from_str(json).map_err(|e| format!("bad bot state: {e}"))?;
+        let snap: Snapshot =
+            serde_json::from_str(json).map_err(|e| format!("bad bot state: {e}"))?;
         let inst = Instrument::from_spec(&snap.instrument).map_err(|e| e.to_string())?;
         let mut eng = SymbolEngine::new(inst);
         eng.bots = snap.bots;
@@ -289,7 +299,10 @@ impl SymbolEngine {
         let inst = &self.inst;
         let bot = self.bots.get(&id)?;
         let fees = |l: &super::Ledger| -> BTreeMap<String, String> {
-            l.fees.iter().map(|(k, v)| (k.clone(), v.normalize().to_string())).collect()
+            l.fees
+                .iter()
+                .map(|(k, v)| (k.clone(), v.normalize().to_string()))
+                .collect()
         };
         let s = |d: Decimal| d.normalize().to_string();
         Some(match bot {

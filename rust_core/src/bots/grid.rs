@@ -151,7 +151,10 @@ const MAX_GRIDS: u32 = 1000;
 pub fn layout(spec: &GridSpec, inst: &Instrument) -> Result<Layout, BotErrors> {
     let mut errs = Vec::new();
     if spec.lower <= Decimal::ZERO {
-        errs.push(BotError::new("lower", format!("must be positive, got {}", spec.lower)));
+        errs.push(BotError::new(
+            "lower",
+            format!("must be positive, got {}", spec.lower),
+        ));
     }
     if spec.upper <= spec.lower {
         errs.push(BotError::new(
@@ -196,14 +199,20 @@ pub fn layout(spec: &GridSpec, inst: &Instrument) -> Result<Layout, BotErrors> {
     let mut buy = Vec::with_capacity(n + 1);
     let mut sell = Vec::with_capacity(n + 1);
     for (i, p) in exact.iter().enumerate() {
-        match (inst.price_ticks(*p, Side::Buy), inst.price_ticks(*p, Side::Sell)) {
+        match (
+            inst.price_ticks(*p, Side::Buy),
+            inst.price_ticks(*p, Side::Sell),
+        ) {
             (Some(b), Some(s)) if b > 0 => {
                 buy.push(b);
                 sell.push(s);
             }
             _ => errs.push(BotError::new(
                 "lower",
-                format!("level {i} price {p} is not a positive price on tick {}", inst.spec.tick_size),
+                format!(
+                    "level {i} price {p} is not a positive price on tick {}",
+                    inst.spec.tick_size
+                ),
             )),
         }
     }
@@ -282,8 +291,19 @@ fn quote_unit(inst: &Instrument) -> Decimal {
 
 /// Quote needed for slot quantities `qty` starting at `price` with empty level `k`: the buys
 /// below, plus the base for the sells above bought at market, plus one fee on all of it.
-fn needed(spec: &GridSpec, inst: &Instrument, lay: &Layout, qty: &[i64], k: usize, price: Decimal) -> (Decimal, i64) {
-    let buys = sum(qty.iter().zip(&lay.buy).take(k).map(|(q, b)| inst.notional(*b, *q)));
+fn needed(
+    spec: &GridSpec,
+    inst: &Instrument,
+    lay: &Layout,
+    qty: &[i64],
+    k: usize,
+    price: Decimal,
+) -> (Decimal, i64) {
+    let buys = sum(qty
+        .iter()
+        .zip(&lay.buy)
+        .take(k)
+        .map(|(q, b)| inst.notional(*b, *q)));
     let sell_lots: i64 = qty.iter().skip(k).sum();
     let have = inst.qty_lots(spec.investment.base).unwrap_or(0);
     let init = (sell_lots - have).max(0);
@@ -323,12 +343,21 @@ pub fn size(spec: &GridSpec, inst: &Instrument, lay: &Layout, price: Decimal) ->
 }
 
 /// Smallest scale at which every order of the grid is placeable, and what it costs.
-fn min_investment(spec: &GridSpec, inst: &Instrument, lay: &Layout, k: usize, price: Decimal) -> Decimal {
+fn min_investment(
+    spec: &GridSpec,
+    inst: &Instrument,
+    lay: &Layout,
+    k: usize,
+    price: Decimal,
+) -> Decimal {
     let n = lay.buy.len().saturating_sub(1);
     let u = match spec.sizing {
         Sizing::EqualBase => (0..n)
             .filter_map(|i| {
-                Some(inst.min_lots_at(lay.buy[i])?.max(inst.min_lots_at(lay.sell[i + 1])?))
+                Some(
+                    inst.min_lots_at(lay.buy[i])?
+                        .max(inst.min_lots_at(lay.sell[i + 1])?),
+                )
             })
             .max()
             .unwrap_or(0),
@@ -435,7 +464,10 @@ pub fn plan(spec: &GridSpec, inst: &Instrument) -> GridPlan {
         ));
     }
     let fmt_pct = |v: &[Decimal], max: bool| {
-        let x = v.iter().copied().reduce(|a, b| if (b > a) == max { b } else { a });
+        let x = v
+            .iter()
+            .copied()
+            .reduce(|a, b| if (b > a) == max { b } else { a });
         pct(x.unwrap_or_default())
     };
     let equal = spec.sizing == Sizing::EqualBase;
@@ -443,14 +475,26 @@ pub fn plan(spec: &GridSpec, inst: &Instrument) -> GridPlan {
     GridPlan {
         kind: "grid".into(),
         start_price: price.to_string(),
-        levels: lay.exact.iter().map(|p| p.round_dp(scale).to_string()).collect(),
+        levels: lay
+            .exact
+            .iter()
+            .map(|p| {
+                let mut x = p.round_dp(scale);
+                x.rescale(scale);
+                x.to_string()
+            })
+            .collect(),
         level_detail: (0..=n)
             .map(|i| GridPlanLevel {
                 index: i as u32,
                 price: lay.exact[i].round_dp(10).normalize().to_string(),
                 buy_price: inst.fmt_price(lay.buy[i]),
                 sell_price: inst.fmt_price(lay.sell[i]),
-                qty: sizes.qty.get(i).map(|q| inst.fmt_qty(*q)).unwrap_or_default(),
+                qty: sizes
+                    .qty
+                    .get(i)
+                    .map(|q| inst.fmt_qty(*q))
+                    .unwrap_or_default(),
                 at_start: if i < sizes.k {
                     "buy"
                 } else if i > sizes.k {
@@ -667,10 +711,18 @@ impl GridBot {
             }
             GridStatus::Starting | GridStatus::Running => {}
         }
-        if let Some(p) = self.spec.take_profit_price.and_then(|v| inst.price_ticks(v, Side::Sell)) {
+        if let Some(p) = self
+            .spec
+            .take_profit_price
+            .and_then(|v| inst.price_ticks(v, Side::Sell))
+        {
             out.push(Trigger::BidAtOrAbove(p));
         }
-        if let Some(p) = self.spec.stop_loss_price.and_then(|v| inst.price_ticks(v, Side::Buy)) {
+        if let Some(p) = self
+            .spec
+            .stop_loss_price
+            .and_then(|v| inst.price_ticks(v, Side::Buy))
+        {
             out.push(Trigger::BidAtOrBelow(p));
         }
         if self.status != GridStatus::Running {
@@ -725,12 +777,20 @@ impl GridBot {
             }
             GridStatus::Starting | GridStatus::Running => {}
         }
-        if let Some(tp) = self.spec.take_profit_price.and_then(|v| inst.price_ticks(v, Side::Sell)) {
+        if let Some(tp) = self
+            .spec
+            .take_profit_price
+            .and_then(|v| inst.price_ticks(v, Side::Sell))
+        {
             if bid >= tp {
                 return self.stop(inst, Reason::TakeProfitPrice, out);
             }
         }
-        if let Some(sl) = self.spec.stop_loss_price.and_then(|v| inst.price_ticks(v, Side::Buy)) {
+        if let Some(sl) = self
+            .spec
+            .stop_loss_price
+            .and_then(|v| inst.price_ticks(v, Side::Buy))
+        {
             if bid <= sl {
                 return self.stop(inst, Reason::StopLossPrice, out);
             }
@@ -760,14 +820,21 @@ impl GridBot {
         let Some(t) = self.spec.trigger_price else {
             return true;
         };
-        let (Some(up), Some(down)) = (inst.price_ticks(t, Side::Sell), inst.price_ticks(t, Side::Buy)) else {
+        let (Some(up), Some(down)) = (
+            inst.price_ticks(t, Side::Sell),
+            inst.price_ticks(t, Side::Buy),
+        ) else {
             return false;
         };
         match self.trigger_from_below {
             None => {
                 let from_below = bid < up;
                 self.trigger_from_below = Some(from_below);
-                if from_below { bid >= up } else { ask <= down }
+                if from_below {
+                    bid >= up
+                } else {
+                    ask <= down
+                }
             }
             Some(true) => bid >= up,
             Some(false) => ask <= down,
@@ -875,7 +942,8 @@ impl GridBot {
     /// Place the order a slot wants (limit in resting mode, IOC in virtual mode).
     fn place_slot(&mut self, inst: &Instrument, i: usize, out: &mut Vec<Intent>) {
         let Some(s) = self.slots.get(i) else { return };
-        if s.order.is_some() || s.blocked || self.status != GridStatus::Running {
+        let live = matches!(self.status, GridStatus::Starting | GridStatus::Running);
+        if s.order.is_some() || s.blocked || !live {
             return;
         }
         let ot = match self.spec.placement {
@@ -890,11 +958,23 @@ impl GridBot {
                     self.desk.unplaceable += 1;
                     return;
                 }
-                (Leg::GridBuy, Side::Buy, self.buy[i], s.qty, Reason::GridLevelBuy)
+                (
+                    Leg::GridBuy,
+                    Side::Buy,
+                    self.buy[i],
+                    s.qty,
+                    Reason::GridLevelBuy,
+                )
             }
             Side::Sell => {
                 let lots = inst.qty_lots(s.base).unwrap_or(0);
-                (Leg::GridSell, Side::Sell, self.sell[i + 1], lots, Reason::GridLevelSell)
+                (
+                    Leg::GridSell,
+                    Side::Sell,
+                    self.sell[i + 1],
+                    lots,
+                    Reason::GridLevelSell,
+                )
             }
         };
         let cycle = s.cycle;
@@ -916,7 +996,11 @@ impl GridBot {
             .values()
             .filter(|o| o.side == Side::Buy)
             .map(|o| {
-                let px = if o.order_type == OrderType::Market { self.desk.last_ask } else { o.price_ticks };
+                let px = if o.order_type == OrderType::Market {
+                    self.desk.last_ask
+                } else {
+                    o.price_ticks
+                };
                 inst.notional(px, o.remaining()) * (Decimal::ONE + self.spec.fee_rate)
             }));
         self.quote - committed
@@ -927,11 +1011,15 @@ impl GridBot {
             if self.trailing_stopped {
                 return;
             }
-            let Some(t) = self.trail_trigger() else { return };
+            let Some(t) = self.trail_trigger() else {
+                return;
+            };
             if bid < t {
                 return;
             }
-            let Some(first) = self.slots.first() else { return };
+            let Some(first) = self.slots.first() else {
+                return;
+            };
             if first.want != Side::Buy || first.base > Decimal::ZERO {
                 return;
             }
@@ -940,7 +1028,11 @@ impl GridBot {
                 Spacing::Arithmetic => self.exact_top + self.step,
                 Spacing::Geometric => self.exact_top * self.step,
             };
-            if self.spec.trailing_up_limit.is_some_and(|lim| new_exact > lim) {
+            if self
+                .spec
+                .trailing_up_limit
+                .is_some_and(|lim| new_exact > lim)
+            {
                 self.trailing_stopped = true;
                 return;
             }
@@ -1021,7 +1113,12 @@ impl GridBot {
         }
     }
 
-    pub fn on_fill(&mut self, inst: &Instrument, fill: &Fill, out: &mut Vec<Intent>) -> FillOutcome {
+    pub fn on_fill(
+        &mut self,
+        inst: &Instrument,
+        fill: &Fill,
+        out: &mut Vec<Intent>,
+    ) -> FillOutcome {
         let (order, ex) = match self.desk.check_fill(inst, fill) {
             Checked::Duplicate => return FillOutcome::Duplicate,
             Checked::Unknown => return FillOutcome::Unknown,
@@ -1145,7 +1242,9 @@ impl GridBot {
     }
 
     fn slot_of(&self, client_id: &str) -> Option<usize> {
-        self.slots.iter().position(|s| s.order.as_deref() == Some(client_id))
+        self.slots
+            .iter()
+            .position(|s| s.order.as_deref() == Some(client_id))
     }
 
     pub fn on_update(&mut self, inst: &Instrument, u: &OrderUpdate, out: &mut Vec<Intent>) -> bool {

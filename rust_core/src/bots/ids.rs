@@ -106,7 +106,10 @@ mod tests {
         let id = client_id(u32::MAX, Leg::SafetyOrder, MAX_LEVEL, u32::MAX);
         assert!(id.len() <= 32, "{id}");
         assert!(id.bytes().all(|c| c.is_ascii_alphanumeric()));
-        assert_eq!(parse_client_id(&id), Some((u32::MAX, Leg::SafetyOrder, MAX_LEVEL, u32::MAX)));
+        assert_eq!(
+            parse_client_id(&id),
+            Some((u32::MAX, Leg::SafetyOrder, MAX_LEVEL, u32::MAX))
+        );
         assert_eq!(client_id(7, Leg::GridBuy, 3, 0), "W7B3C0");
         assert_eq!(parse_client_id("W7B3C0x"), None);
         assert_eq!(parse_client_id("abc"), None);

@@ -62,7 +62,10 @@ impl Instrument {
             Some(s) => {
                 let d = parse_decimal(s, "instrument.min_notional")?;
                 if d.is_sign_negative() {
-                    return Err(BotError::new("instrument.min_notional", format!("{s} is negative")));
+                    return Err(BotError::new(
+                        "instrument.min_notional",
+                        format!("{s} is negative"),
+                    ));
                 }
                 d
             }
@@ -113,9 +116,7 @@ impl Instrument {
     /// Whether an order of `lots` at `ticks` passes every filter (positive price and
     /// quantity, minimum quantity, minimum notional).
     pub fn placeable(&self, ticks: i64, lots: i64) -> bool {
-        ticks > 0
-            && lots >= self.min_qty_lots
-            && self.notional(ticks, lots) >= self.min_notional
+        ticks > 0 && lots >= self.min_qty_lots && self.notional(ticks, lots) >= self.min_notional
     }
 
     /// Smallest lot count placeable at `ticks`.
@@ -151,10 +152,14 @@ fn decimal_steps(g: &Grid, v: Decimal, round: Round) -> Option<i64> {
 pub fn parse_decimal(s: &str, field: &str) -> Result<Decimal, BotError> {
     let t = s.trim();
     let ok = !t.is_empty()
-        && t.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
+        && t.bytes()
+            .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
         && t.bytes().any(|c| c.is_ascii_digit());
     if !ok {
-        return Err(BotError::new(field, format!("{s:?} is not a decimal number")));
+        return Err(BotError::new(
+            field,
+            format!("{s:?} is not a decimal number"),
+        ));
     }
     t.parse::<Decimal>()
         .map_err(|e| BotError::new(field, format!("{s:?} is not a decimal number ({e})")))

@@ -14,6 +14,7 @@ pub mod grid;
 pub mod ids;
 pub mod instrument;
 pub mod paper;
+pub mod session;
 pub mod triggers;
 
 use rust_decimal::Decimal;
@@ -281,6 +282,11 @@ impl Ledger {
 
 /// Percent string helper for messages: `0.0165` -> `"1.65"`.
 pub(crate) fn pct(x: Decimal) -> String {
-    (x * Decimal::ONE_HUNDRED).round_dp(4).normalize().to_string()
+    (x * Decimal::ONE_HUNDRED)
+        .round_dp(4)
+        .normalize()
+        .to_string()
 }
 
+#[cfg(test)]
+mod tests;

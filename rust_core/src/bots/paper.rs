@@ -135,7 +135,15 @@ impl PaperMatcher {
         }
     }
 
-    fn place(&mut self, it: &Intent, bid: i64, ask: i64, levels: &[(i64, i64)], now_ns: i64, out: &mut Vec<PaperEvent>) {
+    fn place(
+        &mut self,
+        it: &Intent,
+        bid: i64,
+        ask: i64,
+        levels: &[(i64, i64)],
+        now_ns: i64,
+        out: &mut Vec<PaperEvent>,
+    ) {
         let valid = it.qty_lots > 0 && (it.order_type == OrderType::Market || it.price_ticks > 0);
         if !valid || self.orders.contains_key(&it.client_id) {
             self.update(&it.client_id, OrderStatus::Rejected, now_ns, out);
@@ -146,7 +154,11 @@ impl PaperMatcher {
             Side::Buy => (ask, i64::MAX),
             Side::Sell => (bid, i64::MAX),
         };
-        let book: &[(i64, i64)] = if levels.is_empty() { std::slice::from_ref(&top) } else { levels };
+        let book: &[(i64, i64)] = if levels.is_empty() {
+            std::slice::from_ref(&top)
+        } else {
+            levels
+        };
         let limit = match it.order_type {
             OrderType::Market => None,
             _ => Some(it.price_ticks),
@@ -167,7 +179,15 @@ impl PaperMatcher {
             }
             let take = left.min(qty);
             left -= take;
-            self.fill(&it.client_id, it.side, px, take, self.cfg.taker_fee, now_ns, out);
+            self.fill(
+                &it.client_id,
+                it.side,
+                px,
+                take,
+                self.cfg.taker_fee,
+                now_ns,
+                out,
+            );
         }
         if left == 0 {
             self.update(&it.client_id, OrderStatus::Filled, now_ns, out);
@@ -195,11 +215,25 @@ impl PaperMatcher {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn fill(&mut self, id: &str, side: Side, px: i64, lots: i64, rate: Decimal, now_ns: i64, out: &mut Vec<PaperEvent>) {
+    fn fill(
+        &mut self,
+        id: &str,
+        side: Side,
+        px: i64,
+        lots: i64,
+        rate: Decimal,
+        now_ns: i64,
+        out: &mut Vec<PaperEvent>,
+    ) {
         self.fill_seq += 1;
         let (fee, asset) = match (self.cfg.fee_in, side) {
-            (FeeIn::Received, Side::Buy) => (self.inst.qty(lots) * rate, self.inst.base_asset.clone()),
-            _ => (self.inst.notional(px, lots) * rate, self.inst.quote_asset.clone()),
+            (FeeIn::Received, Side::Buy) => {
+                (self.inst.qty(lots) * rate, self.inst.base_asset.clone())
+            }
+            _ => (
+                self.inst.notional(px, lots) * rate,
+                self.inst.quote_asset.clone(),
+            ),
         };
         out.push(PaperEvent::Fill(Fill {
             fill_id: format!("P{}", self.fill_seq),
@@ -219,9 +253,18 @@ impl PaperMatcher {
         let touch = self.cfg.fill_model == FillModel::Touch;
         // Buys priced above the ask (or at it, with touch), best price first.
         let buy_from = if touch { ask } else { ask.saturating_add(1) };
-        let hit_buys: Vec<(i64, u64)> = self.buys.range((buy_from, 0)..).rev().map(|(k, _)| *k).collect();
+        let hit_buys: Vec<(i64, u64)> = self
+            .buys
+            .range((buy_from, 0)..)
+            .rev()
+            .map(|(k, _)| *k)
+            .collect();
         let sell_to = if touch { bid } else { bid.saturating_sub(1) };
-        let hit_sells: Vec<(i64, u64)> = self.sells.range(..=(sell_to, u64::MAX)).map(|(k, _)| *k).collect();
+        let hit_sells: Vec<(i64, u64)> = self
+            .sells
+            .range(..=(sell_to, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
         for (book, keys) in [(Side::Buy, hit_buys), (Side::Sell, hit_sells)] {
             for key in keys {
                 let id = match book {
@@ -229,8 +272,18 @@ impl PaperMatcher {
                     Side::Sell => self.sells.remove(&key),
                 };
                 let Some(id) = id else { continue };
-                let Some(r) = self.orders.remove(&id) else { continue };
-                self.fill(&id, r.side, r.price, r.remaining, self.cfg.maker_fee, now_ns, out);
+                let Some(r) = self.orders.remove(&id) else {
+                    continue;
+                };
+                self.fill(
+                    &id,
+                    r.side,
+                    r.price,
+                    r.remaining,
+                    self.cfg.maker_fee,
+                    now_ns,
+                    out,
+                );
                 self.update(&id, OrderStatus::Filled, now_ns, out);
             }
         }
