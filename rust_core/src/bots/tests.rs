@@ -518,9 +518,6 @@ fn grid_trailing_up_shifts_the_range() {
         &[px("100"), px("105"), px("110.5"), px("114.5"), px("130")],
         0,
     );
-    let Some(Bot::Grid(g)) = s.engine.bot(1) else {
-        panic!()
-    };
     let shifts: Vec<&Intent> = intents
         .iter()
         .filter(|x| x.reason == Reason::GridTrailingUp)
