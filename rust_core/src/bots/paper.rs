@@ -29,6 +29,7 @@ pub enum FeeIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PaperConfig {
     pub fill_model: FillModel,
     pub maker_fee: Decimal,
