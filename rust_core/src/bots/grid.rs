@@ -770,7 +770,7 @@ impl GridBot {
                 if !self.trigger_reached(inst, bid, ask) {
                     return;
                 }
-                self.start(inst, bid, ask, out);
+                self.start(inst, ask, out);
                 if self.status == GridStatus::Waiting {
                     return;
                 }
@@ -842,13 +842,13 @@ impl GridBot {
     }
 
     /// Size the slots at the current price and emit the opening orders.
-    fn start(&mut self, inst: &Instrument, bid: i64, ask: i64, out: &mut Vec<Intent>) {
+    fn start(&mut self, inst: &Instrument, ask: i64, out: &mut Vec<Intent>) {
         let Ok(lay) = layout(&self.spec, inst) else {
             self.status = GridStatus::Stopped;
             return;
         };
-        let mid = (inst.price(bid) + inst.price(ask)) / Decimal::TWO;
-        let sizes = size(&self.spec, inst, &lay, inst.price(ask).max(mid));
+        // The base for the upper slots is bought at the ask: size everything at that price.
+        let sizes = size(&self.spec, inst, &lay, inst.price(ask));
         // Re-check the filters at the real start price: never start a grid that cannot trade.
         let n = lay.buy.len() - 1;
         let ok = (0..n).all(|i| {
@@ -968,6 +968,12 @@ impl GridBot {
             }
             Side::Sell => {
                 let lots = inst.qty_lots(s.base).unwrap_or(0);
+                if !inst.placeable(self.sell[i + 1], lots) && s.matched {
+                    // What is left of a grid buy (partial fills, base fees) is below the venue
+                    // minimum: keep it in the pool (still in floating P&L) and buy again.
+                    self.recycle_dust(i);
+                    return self.place_slot(inst, i, out);
+                }
                 (
                     Leg::GridSell,
                     Side::Sell,
@@ -985,6 +991,33 @@ impl GridBot {
                 s.blocked = true;
             }
             s.order = placed;
+        }
+    }
+
+    /// Move a slot's unsellable remainder to the pool and re-arm its buy (next cycle).
+    fn recycle_dust(&mut self, i: usize) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        self.pool_base += s.base;
+        self.pool_cost += s.cost;
+        s.base = Decimal::ZERO;
+        s.cost = Decimal::ZERO;
+        s.matched = false;
+        s.want = Side::Buy;
+        s.cycle = s.cycle.saturating_add(1);
+    }
+
+    /// Resting buys that could not be funded are retried whenever quote comes back.
+    fn retry_idle_buys(&mut self, inst: &Instrument, out: &mut Vec<Intent>) {
+        if self.spec.placement != Placement::Resting {
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let s = &self.slots[i];
+            if s.want == Side::Buy && s.order.is_none() && !s.blocked {
+                self.place_slot(inst, i, out);
+            }
         }
     }
 
@@ -1239,6 +1272,7 @@ impl GridBot {
         if self.spec.placement == Placement::Resting {
             self.place_slot(inst, i, out);
         }
+        self.retry_idle_buys(inst, out);
     }
 
     fn slot_of(&self, client_id: &str) -> Option<usize> {

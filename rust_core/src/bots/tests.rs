@@ -901,3 +901,58 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dca_multi_target_take_profit_moves_stop_to_breakeven() {
+    let i = btc();
+    let spec = dca_spec(
+        r#"{"max_safety_orders": 1, "max_active_safety_orders": 1, "take_profit_pct": "0",
+            "take_profit_steps": [{"amount_pct": "50", "profit_pct": "1"}, {"amount_pct": "50", "profit_pct": "3"}],
+            "stop_loss_pct": "10", "sl_to_breakeven": true, "base_order": {"quote": "100"}}"#,
+    );
+    let mut s = session(&i, vec![BotSpec::Dca(spec)]);
+    let (intents, _) = run(&mut s, &[px("100")], 0);
+    let tps: Vec<(i64, i64)> = intents
+        .iter()
+        .filter(|x| x.reason == Reason::TakeProfit)
+        .map(|x| (x.price_ticks, x.qty_lots))
+        .collect();
+    // Entry 100.01 incl. the fee (bought at the ask 100.01): targets +1 % and +3 %, half each.
+    assert_eq!(tps.len(), 2, "{intents:?}");
+    assert_eq!(tps[0].1 + tps[1].1, 99_990);
+    assert!(tps[0].0 < tps[1].0);
+    // The first target fills; the stop moves to break-even and fires on the way back.
+    let (intents, _) = run(&mut s, &[px("101.5"), px("100.2"), px("100")], 10);
+    let Some(Bot::Dca(b)) = s.engine.bot(1) else {
+        panic!()
+    };
+    assert_eq!(b.deals_closed, 1, "{intents:?}");
+    assert!(intents
+        .iter()
+        .any(|x| x.reason == Reason::StopLoss && x.action == Action::Place));
+    assert!(
+        b.desk.ledger.realized_pnl > Decimal::ZERO,
+        "break-even exit after a profit"
+    );
+}
+
+#[test]
+fn dca_starts_on_price_or_signal() {
+    let i = btc();
+    let by_price = dca_spec(r#"{"start": "price", "start_trigger_price": "95"}"#);
+    let by_signal = dca_spec(r#"{"start": "signal"}"#);
+    let mut e = engine_with(&i, vec![BotSpec::Dca(by_price), BotSpec::Dca(by_signal)]);
+    let mut out = Vec::new();
+    e.on_top(px("99"), px("99.01"), 0, &mut out);
+    assert!(out.is_empty());
+    e.on_top(px("94.99"), px("95"), 1, &mut out);
+    assert_eq!(out.iter().map(|x| x.bot).collect::<Vec<_>>(), vec![1]);
+    out.clear();
+    assert!(e.signal(2));
+    assert!(!e.signal(99));
+    e.on_top(px("94.99"), px("95"), 2, &mut out);
+    assert_eq!(
+        out.iter().map(|x| (x.bot, x.reason)).collect::<Vec<_>>(),
+        vec![(2, Reason::DealStart)]
+    );
+}
