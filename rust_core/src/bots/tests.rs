@@ -836,7 +836,7 @@ fn arb_instrument() -> impl Strategy<Value = Instrument> {
         .prop_map(|(t, l, n)| inst(t, l, l, n))
 }
 
-fn check_intents(i: &Instrument, intents: &[Intent]) -> Result<(), TestCaseError> {
+fn check_intents(i: &Instrument, intents: &[Intent], bid: i64, ask: i64) -> Result<(), TestCaseError> {
     for x in intents {
         prop_assert!(
             x.client_id.len() <= 32 && x.client_id.bytes().all(|c| c.is_ascii_alphanumeric())
@@ -845,7 +845,11 @@ fn check_intents(i: &Instrument, intents: &[Intent]) -> Result<(), TestCaseError
             continue;
         }
         prop_assert!(x.qty_lots >= i.min_qty_lots, "{x:?}");
-        if x.order_type != OrderType::Market {
+        if x.order_type == OrderType::Market {
+            // A market order meets the opposite best; it must pass the filters there.
+            let at = if x.side == Side::Buy { ask } else { bid };
+            prop_assert!(i.placeable(at, x.qty_lots), "{x:?}");
+        } else {
             prop_assert!(i.placeable(x.price_ticks, x.qty_lots), "{x:?}");
         }
     }
@@ -880,6 +884,7 @@ proptest! {
         if dca::plan(&dspec, &i).errors.is_empty() {
             specs.push(BotSpec::Dca(dspec));
         }
+        prop_assume!(!specs.is_empty());
         let cfg = PaperConfig { fee_in: if fee_in_base { FeeIn::Received } else { FeeIn::Quote }, ..PaperConfig::default() };
         let mut s = PaperSession::new(engine_with(&i, specs), PaperMatcher::new(i.clone(), cfg));
         let unit = i.price_ticks(d("0.05"), Side::Sell).unwrap().max(1);
@@ -887,7 +892,7 @@ proptest! {
         for (k, m) in moves.iter().enumerate() {
             p = (p + m * unit).max(10 * unit);
             let step = s.on_top(p, p + 1, k as i64, &[], &[]);
-            check_intents(&i, &step.intents)?;
+            check_intents(&i, &step.intents, p, p + 1)?;
             if let Some(Bot::Grid(g)) = s.engine.bot(1) {
                 prop_assert!(g.quote >= Decimal::ZERO, "quote {}", g.quote);
                 prop_assert!(g.base >= Decimal::ZERO, "base {}", g.base);
