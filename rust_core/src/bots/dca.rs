@@ -210,6 +210,27 @@ fn size_lots(inst: &Instrument, size: &OrderSize, factor: Decimal, price: Decima
 /// Problems in the definition that do not depend on prices.
 fn check_static(spec: &DcaSpec) -> Vec<BotError> {
     let mut e = Vec::new();
+    for (field, v) in [
+        ("base_order.quote", spec.base_order.quote),
+        ("base_order.base", spec.base_order.base),
+        ("safety_order.quote", spec.safety_order.quote),
+        ("safety_order.base", spec.safety_order.base),
+        ("start_trigger_price", spec.start_trigger_price),
+        ("budget", spec.budget),
+        ("start_price", spec.start_price),
+        ("take_profit_pct", Some(spec.take_profit_pct)),
+    ] {
+        if let Some(v) = v {
+            super::check_bounds(field, v, &mut e);
+        }
+    }
+    for s in &spec.take_profit_steps {
+        super::check_bounds("take_profit_steps", s.amount_pct, &mut e);
+        super::check_bounds("take_profit_steps", s.profit_pct, &mut e);
+    }
+    if !e.is_empty() {
+        return e;
+    }
     for (field, s) in [
         ("base_order", &spec.base_order),
         ("safety_order", &spec.safety_order),
@@ -240,6 +261,21 @@ fn check_static(spec: &DcaSpec) -> Vec<BotError> {
             e.push(BotError::new(
                 field,
                 format!("must be in [0.1, 10], got {v}"),
+            ));
+        }
+    }
+    let n = spec.max_safety_orders.min(MAX_SAFETY_ORDERS) as u64;
+    for (field, v) in [
+        ("step_scale", spec.step_scale),
+        ("volume_scale", spec.volume_scale),
+    ] {
+        let ok = v >= SCALE_MIN && v <= SCALE_MAX;
+        if ok && v.checked_powu(n).is_none_or(|x| x > super::MAX_INPUT) {
+            e.push(BotError::new(
+                field,
+                format!(
+                    "{v} to the power max_safety_orders ({n}) is out of range; lower one of them"
+                ),
             ));
         }
     }

@@ -169,11 +169,16 @@ impl Desk {
             self.ledger.duplicate_fills += 1;
             return Checked::Duplicate;
         }
-        let valid = fill.qty_lots > 0 && fill.price_ticks > 0;
+        // A fill must be for a live order of ours, on its side, within what is left of it, at a
+        // sane price; anything else is refused rather than allowed to corrupt the state.
+        let valid = fill.qty_lots > 0
+            && fill.price_ticks > 0
+            && inst.price(fill.price_ticks) <= super::MAX_INPUT
+            && fill.fee.abs() <= super::MAX_INPUT;
         let Some(order) = self
             .orders
             .get_mut(&fill.client_id)
-            .filter(|o| valid && o.side == fill.side)
+            .filter(|o| valid && o.side == fill.side && fill.qty_lots <= o.remaining())
         else {
             self.ledger.unknown_fills += 1;
             return Checked::Unknown;

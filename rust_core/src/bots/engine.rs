@@ -284,6 +284,19 @@ impl SymbolEngine {
         let snap: Snapshot =
             serde_json::from_str(json).map_err(|e| format!("bad bot state: {e}"))?;
         let inst = Instrument::from_spec(&snap.instrument).map_err(|e| e.to_string())?;
+        for (id, bot) in &snap.bots {
+            let consistent = match bot {
+                Bot::Grid(b) => {
+                    b.desk.bot == *id
+                        && b.buy.len() == b.sell.len()
+                        && (b.slots.is_empty() || b.slots.len() + 1 == b.buy.len())
+                }
+                Bot::Dca(b) => b.desk.bot == *id && b.next_so <= b.ladder.len(),
+            };
+            if !consistent {
+                return Err(format!("bad bot state: bot {id} is inconsistent"));
+            }
+        }
         let mut eng = SymbolEngine::new(inst);
         eng.bots = snap.bots;
         eng.stats = snap.stats;

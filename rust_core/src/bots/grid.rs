@@ -150,6 +150,30 @@ const MAX_GRIDS: u32 = 1000;
 /// Exact levels and their tick prices, or every problem found.
 pub fn layout(spec: &GridSpec, inst: &Instrument) -> Result<Layout, BotErrors> {
     let mut errs = Vec::new();
+    for (field, v) in [
+        ("lower", Some(spec.lower)),
+        ("upper", Some(spec.upper)),
+        ("investment.quote", Some(spec.investment.quote)),
+        ("investment.base", Some(spec.investment.base)),
+        ("trigger_price", spec.trigger_price),
+        ("take_profit_price", spec.take_profit_price),
+        ("stop_loss_price", spec.stop_loss_price),
+        ("trailing_up_limit", spec.trailing_up_limit),
+        ("start_price", spec.start_price),
+    ] {
+        if let Some(v) = v {
+            super::check_bounds(field, v, &mut errs);
+        }
+    }
+    if spec.investment.quote < Decimal::ZERO || spec.investment.base < Decimal::ZERO {
+        errs.push(BotError::new("investment", "amounts must not be negative"));
+    }
+    if spec.start_price.is_some_and(|p| p <= Decimal::ZERO) {
+        errs.push(BotError::new("start_price", "must be positive"));
+    }
+    if !errs.is_empty() {
+        return Err(BotErrors(errs));
+    }
     if spec.lower <= Decimal::ZERO {
         errs.push(BotError::new(
             "lower",

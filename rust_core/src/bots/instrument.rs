@@ -91,7 +91,10 @@ impl Instrument {
 
     /// Quote value of `lots` at `ticks`, exact.
     pub fn notional(&self, ticks: i64, lots: i64) -> Decimal {
-        self.price(ticks) * self.qty(lots)
+        // Saturates instead of panicking on absurd inputs (callers bound prices and sizes).
+        self.price(ticks)
+            .checked_mul(self.qty(lots))
+            .unwrap_or(Decimal::MAX)
     }
 
     /// A price onto the tick grid: down for buys, up for sells. `None` when out of range.

@@ -280,6 +280,20 @@ impl Ledger {
     }
 }
 
+/// Largest magnitude accepted for any price, size or percentage of a bot definition; keeps every
+/// exact-decimal product and sum far from `Decimal`'s range, so config maths cannot overflow.
+pub(crate) const MAX_INPUT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1e12
+
+/// One error if `v` is out of the accepted magnitude.
+pub(crate) fn check_bounds(field: &str, v: Decimal, errs: &mut Vec<BotError>) {
+    if v.abs() > MAX_INPUT {
+        errs.push(BotError::new(
+            field,
+            format!("{v} is out of range (at most {MAX_INPUT})"),
+        ));
+    }
+}
+
 /// Percent string helper for messages: `0.0165` -> `"1.65"`.
 pub(crate) fn pct(x: Decimal) -> String {
     (x * Decimal::ONE_HUNDRED)

@@ -836,7 +836,12 @@ fn arb_instrument() -> impl Strategy<Value = Instrument> {
         .prop_map(|(t, l, n)| inst(t, l, l, n))
 }
 
-fn check_intents(i: &Instrument, intents: &[Intent], bid: i64, ask: i64) -> Result<(), TestCaseError> {
+fn check_intents(
+    i: &Instrument,
+    intents: &[Intent],
+    bid: i64,
+    ask: i64,
+) -> Result<(), TestCaseError> {
     for x in intents {
         prop_assert!(
             x.client_id.len() <= 32 && x.client_id.bytes().all(|c| c.is_ascii_alphanumeric())
@@ -960,4 +965,60 @@ fn dca_starts_on_price_or_signal() {
         out.iter().map(|x| (x.bot, x.reason)).collect::<Vec<_>>(),
         vec![(2, Reason::DealStart)]
     );
+}
+
+fn arb_decimal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (-5i64..1_000_000, 0u32..6).prop_map(|(m, sc)| Decimal::new(m, sc).to_string()),
+        Just("79228162514264337593543950335".to_string()),
+        Just("0.0000000000000000000000000001".to_string()),
+        Just("-1".to_string()),
+        Just("0".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// Any definition gets a plan or errors, never a panic; valid ones run without panicking
+    /// on arbitrary tops, fills and a corrupted state.
+    #[test]
+    fn bad_input_never_panics(
+        a in arb_decimal(), b in arb_decimal(), c in arb_decimal(), e in arb_decimal(),
+        n in 0u32..300, tops in prop::collection::vec((any::<i64>(), 0i64..1000), 0..20),
+        fills in prop::collection::vec((0u32..5, any::<i64>(), any::<i64>(), any::<bool>()), 0..20),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let i = btc();
+        let g = serde_json::json!({"lower": a, "upper": b, "grids": n, "investment": {"quote": c},
+            "fee_rate": "0.001", "start_price": e, "take_profit_price": b});
+        let dc = serde_json::json!({"base_order": {"quote": a}, "safety_order": {"base": c},
+            "price_deviation_pct": e, "step_scale": b, "volume_scale": b, "max_safety_orders": n,
+            "take_profit_pct": a, "fee_rate": "0.001", "start_price": c, "side": if n % 2 == 0 { "long" } else { "short" }});
+        let mut eng = SymbolEngine::new(i.clone());
+        if let Ok(spec) = serde_json::from_value::<GridSpec>(g) {
+            let _ = grid::plan(&spec, &i);
+            let _ = eng.add_bot(1, BotSpec::Grid(spec));
+        }
+        if let Ok(spec) = serde_json::from_value::<DcaSpec>(dc) {
+            let _ = dca::plan(&spec, &i);
+            let _ = eng.add_bot(2, BotSpec::Dca(spec));
+        }
+        let mut out = Vec::new();
+        for (k, (bid, spread)) in tops.iter().enumerate() {
+            eng.on_top(*bid, bid.saturating_add(*spread), k as i64, &mut out);
+        }
+        let ids: Vec<String> = out.iter().map(|x| x.client_id.clone()).collect();
+        for (k, (which, price, qty, buy)) in fills.iter().enumerate() {
+            let cid = ids.get(*which as usize).cloned().unwrap_or_else(|| "W1B0C0".into());
+            let f = Fill { fill_id: format!("f{k}"), client_id: cid, side: if *buy { Side::Buy } else { Side::Sell },
+                price_ticks: *price, qty_lots: *qty, fee: Decimal::ONE, fee_asset: "BTC".into(), ts_ns: 0 };
+            eng.on_fill(&f, &mut out);
+        }
+        let state = eng.export_state().unwrap();
+        let at = cut.index(state.len().max(1));
+        let _ = SymbolEngine::import_state(state.get(..at).unwrap_or(""));
+        let _ = SymbolEngine::import_state(&state.replace("\"slots\":[", "\"slots\":[{},"));
+        prop_assert!(SymbolEngine::import_state(&state).is_ok());
+    }
 }
