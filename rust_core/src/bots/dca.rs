@@ -517,7 +517,11 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
             number,
             kind: kind.into(),
             deviation_pct: pct(dev),
-            price: price.normalize().to_string(),
+            price: match inst.price_ticks(price, side) {
+                // On the tick grid, printed with the tick's decimals.
+                Some(t) if inst.price(t) == price => inst.fmt_price(t),
+                _ => price.normalize().to_string(),
+            },
             qty: inst.fmt_qty(lots),
             quote: (inst.qty(lots) * price).normalize().to_string(),
             cum_quote: c.normalize().to_string(),

@@ -79,7 +79,7 @@ fn dca_ladder_matches_the_reference_table_to_the_cent() {
         ("13.1875", "86.81", "320", "630", "90.26", "91.61", "5.53"),
     ];
     assert_eq!(p.orders.len(), 6);
-    assert_eq!(p.orders[0].price, "100");
+    assert_eq!(p.orders[0].price, "100.00");
     assert_eq!(p.orders[0].qty, "0.10000");
     for (row, o) in table.iter().zip(&p.orders[1..]) {
         assert_eq!(d(&o.deviation_pct), d(row.0), "deviation {o:?}");
@@ -124,7 +124,7 @@ fn dca_scales_of_one_use_the_closed_form() {
     let devs: Vec<Decimal> = p.orders[1..].iter().map(|o| d(&o.deviation_pct)).collect();
     assert_eq!(devs, vec![d("1"), d("2"), d("3"), d("4")]);
     let prices: Vec<&str> = p.orders[1..].iter().map(|o| o.price.as_str()).collect();
-    assert_eq!(prices, vec!["99", "98", "97", "96"]);
+    assert_eq!(prices, vec!["99.00", "98.00", "97.00", "96.00"]);
     // C_n = BO + n·SO with every SO 20 quote (within one lot of rounding).
     for (n, o) in p.orders.iter().enumerate() {
         assert_eq!(cents(&o.cum_quote), cents(&(10 + 20 * n).to_string()));
