@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bots_support import check_dca, check_grid
 from wisetrader import _core
 from wisetrader.bots import BotFileError, load_bot_file
 from wisetrader.bots.model import core_args, parse_bot
@@ -175,35 +176,24 @@ def test_invalid_bot_is_refused_with_every_problem() -> None:
         e.add_bot(1, kind, json.dumps(json.loads(spec) | {"bogus": 1}))
 
 
-def test_paper_session_runs_a_grid_and_pairs_its_fills() -> None:
-    kind, instrument, spec = core_args(load_bot_file(GRID))
+def test_paper_session_runs_a_grid_and_a_dca_bot_consistently() -> None:
+    bot = load_bot_file(GRID)
+    kind, instrument, spec = core_args(bot)
     s = _core.PaperSession(instrument, json.dumps({"fill_model": "strict"}))
     s.add_bot(1, kind, spec)
-    fills = []
+    d_kind, _, d_spec = core_args(load_bot_file(DCA))
+    s.add_bot(2, d_kind, json.dumps(json.loads(d_spec) | {"cooldown_seconds": 1}))
+    fills: list[_core.Fill] = []
     path = [10000] + [p for _ in range(3) for p in [*range(11200, 8800, -70), *range(8800, 11200, 70)]]
     for k, p in enumerate(path):
-        _, f = s.on_top(p, p + 1, k)
+        _, f = s.on_top(p, p + 1, k * 1_000_000_000)
         fills.extend(f)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    grid_fills = [f for f in fills if f["client_id"].startswith("W1")]
+    dca_fills = [f for f in fills if f["client_id"].startswith("W2")]
     state = json.loads(s.state(1))
-    bought: dict[int, int] = {}
-    matched = 0
-    for f in fills:
-        leg, level = _leg_level(f["client_id"])
-        if leg == "B":
-            bought[level] = bought.get(level, 0) + f["qty_lots"]
-        elif leg == "S" and bought.get(level, 0) >= f["qty_lots"]:
-            bought[level] -= f["qty_lots"]
-            matched += 1
-    assert matched == state["matched_trades"] > 10
+    assert check_grid(grid_fills, state, bot.investment.quote, tick, lot) > 10
     assert Decimal(state["grid_profit"]) > 0
-    assert Decimal(state["fees"]["USDT"]) == sum(Decimal(f["fee"]) for f in fills)
-
-
-def _leg_level(cid: str) -> tuple[str, int]:
-    body = cid[1:]
-    i = 0
-    while body[i].isdigit():
-        i += 1
-    leg = body[i]
-    level = int(body[i + 1 : body.index("C", i + 1)])
-    return leg, level
+    dca_state = json.loads(s.state(2))
+    assert dca_state["deals_closed"] >= 2
+    check_dca(dca_fills, dca_state, tick, lot)
