@@ -459,7 +459,7 @@ pub fn plan(spec: &DcaSpec, inst: &Instrument) -> DcaPlan {
     if p0 <= Decimal::ZERO {
         errors.push(BotError::new(
             "start_price",
-            "a positive start_price is needed for the plan",
+            "a positive start_price (the base order's fill price) is needed for the plan; there is no live price offline",
         ));
     }
     let mut plan = DcaPlan {
