@@ -1022,3 +1022,36 @@ proptest! {
         prop_assert!(SymbolEngine::import_state(&state).is_ok());
     }
 }
+
+#[test]
+fn grid_with_base_investment_and_equal_quote_sizing() {
+    let i = btc();
+    // 6 base already held covers the five sells above 100: no market buy at start.
+    let spec = grid_spec(r#"{"investment": {"quote": "500", "base": "6"}}"#);
+    let p = grid::plan(&spec, &i);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.initial_buy_qty, "0.00000");
+    let mut s = session(&i, vec![BotSpec::Grid(spec)]);
+    let (intents, _) = run(&mut s, &[px("100")], 0);
+    assert!(!intents.iter().any(|x| x.reason == Reason::GridInitialBuy));
+    let sells = intents
+        .iter()
+        .filter(|x| x.reason == Reason::GridLevelSell)
+        .count();
+    let buys = intents
+        .iter()
+        .filter(|x| x.reason == Reason::GridLevelBuy)
+        .count();
+    assert_eq!((buys, sells), (5, 5));
+    // Equal quote: every level trades about the same quote value, so quantities fall with price.
+    let q = grid::plan(&grid_spec(r#"{"sizing": "equal_quote"}"#), &i);
+    let qty: Vec<Decimal> = q.level_detail[..10].iter().map(|l| d(&l.qty)).collect();
+    assert!(qty.windows(2).all(|w| w[0] > w[1]), "{qty:?}");
+    let values: Vec<Decimal> = q.level_detail[..10]
+        .iter()
+        .map(|l| d(&l.qty) * d(&l.buy_price))
+        .collect();
+    let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+    assert!(*hi - *lo <= d("0.00001") * d("110"), "{values:?}");
+    assert!(q.qty_per_level.is_none());
+}
