@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wisetrader._core import Fill
+    from wisetrader._core import _Fill as Fill
 
 _ID = re.compile(r"^W(\d+)([A-Z])(\d+)C(\d+)$")
 

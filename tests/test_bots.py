@@ -183,7 +183,7 @@ def test_paper_session_runs_a_grid_and_a_dca_bot_consistently() -> None:
     s.add_bot(1, kind, spec)
     d_kind, _, d_spec = core_args(load_bot_file(DCA))
     s.add_bot(2, d_kind, json.dumps(json.loads(d_spec) | {"cooldown_seconds": 1}))
-    fills: list[_core.Fill] = []
+    fills: list[_core._Fill] = []
     path = [10000] + [p for _ in range(3) for p in [*range(11200, 8800, -70), *range(8800, 11200, 70)]]
     for k, p in enumerate(path):
         _, f = s.on_top(p, p + 1, k * 1_000_000_000)

@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench --manifest-path rust_core/Cargo.toml --bench bots`
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::hint::black_box;
 use wisetrader_core::bots::dca::DcaSpec;
 use wisetrader_core::bots::{BotSpec, Instrument, InstrumentSpec, SymbolEngine};
 
