@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bots_support import check_dca, check_grid
 from wisetrader._core import PaperSession
-from wisetrader.marketdata import MarketData, Recording
-
-if TYPE_CHECKING:
-    from wisetrader._core import _Fill
+from wisetrader.bots.paper import PaperBook
+from wisetrader.marketdata import MarketData
 
 RECORDING = Path(__file__).resolve().parent / "data" / "recordings" / "binance-usdm" / "SUSHIUSDT.rec"
 TICK, LOT = Decimal("0.001"), Decimal("1")
@@ -51,17 +48,10 @@ def test_recording_replay_through_grid_and_dca_in_paper_mode() -> None:
     s = PaperSession(json.dumps(INSTRUMENT), json.dumps({"maker_fee": FEE, "taker_fee": FEE}))
     s.add_bot(1, "grid", json.dumps(GRID))
     s.add_bot(2, "dca", json.dumps(DCA))
-    fills: list[_Fill] = []
-    tops = 0
-    for recv_ns, frame in Recording(RECORDING).frames():
-        for _, symbol, _, bid, _, ask, _ in md.feed(frame, recv_ns).tops:
-            if symbol != "SUSHIUSDT" or bid is None or ask is None:
-                continue
-            tops += 1
-            bids, asks = md.top_ticks(symbol, 20)
-            _, f = s.on_top(bid, ask, recv_ns, asks, bids)
-            fills.extend(f)
-    assert tops > 100
+    book = PaperBook(md, "SUSHIUSDT", s)
+    book.replay(RECORDING)
+    fills = book.fills
+    assert book.tops > 100
     grid_fills = [f for f in fills if f["client_id"].startswith("W1")]
     dca_fills = [f for f in fills if f["client_id"].startswith("W2")]
     grid = json.loads(s.state(1))
