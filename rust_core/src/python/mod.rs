@@ -2,12 +2,14 @@
 
 use pyo3::prelude::*;
 
+mod bots;
 mod market;
 mod recording;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    bots::register(m)?;
     market::register(m)?;
     recording::register(m)?;
     Ok(())
