@@ -134,19 +134,20 @@ impl<'a> Cursor<'a> {
     pub(crate) fn levels(&mut self) -> Option<Levels<'a>> {
         let mut out = Vec::with_capacity(8);
         self.array(|c| {
-            let mut n = 0;
-            let (mut px, mut qty) = ("", "");
-            c.array(|c| {
-                match n {
-                    0 => px = c.str()?,
-                    1 => qty = c.str()?,
-                    _ if c.peek()? == b'"' => _ = c.str()?,
-                    _ => _ = c.int()?,
+            c.eat(b'[')?;
+            let px = c.str()?;
+            c.eat(b',')?;
+            let qty = c.str()?;
+            while c.eat(b',').is_some() {
+                if c.peek()? == b'"' {
+                    c.str()?;
+                } else {
+                    c.int()?;
                 }
-                n += 1;
-                Some(())
-            })?;
-            (n >= 2).then(|| out.push((px, qty)))
+            }
+            c.eat(b']')?;
+            out.push((px, qty));
+            Some(())
         })?;
         Some(Levels(out))
     }
