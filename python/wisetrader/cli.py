@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="wisetrader: grid and DCA bots, fast.")
@@ -18,6 +20,18 @@ def version() -> None:
     from wisetrader import __version__
 
     typer.echo(__version__)
+
+
+@app.command("sim-exchange")
+def sim_exchange(
+    config: Path | None = typer.Option(None, "--config", help="YAML file overriding SimConfig fields"),
+    port: int | None = typer.Option(None, help="port on 127.0.0.1 (default: the config's, 0 = any free)"),
+    duration: float | None = typer.Option(None, help="stop after this many seconds"),
+) -> None:
+    """Serve a local exchange simulator (Binance spot REST+WS, Bybit v5 and OKX v5 public WS)."""
+    from wisetrader.sim.cli import run_sim_exchange
+
+    run_sim_exchange(config, port, duration)
 
 
 def main() -> None:
