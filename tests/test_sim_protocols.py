@@ -12,7 +12,6 @@ import orjson
 import pytest
 import websockets
 from simutil import Rest, apply_levels, busy_config
-
 from wisetrader.sim import SimConfig, SimExchange, SymbolSpec
 from wisetrader.sim.config import MarketSpec
 from wisetrader.venues.binance import sign
@@ -22,7 +21,10 @@ RECORDINGS = Path(__file__).parent / "data" / "recordings"
 
 def test_binance_signature_matches_the_documented_test_vector() -> None:
     secret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-    payload = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+    payload = (
+        "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1"
+        "&recvWindow=5000&timestamp=1499827319559"
+    )
     assert sign(secret, payload) == "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
 
 
@@ -42,7 +44,9 @@ async def _recv(ws: websockets.ClientConnection, timeout: float = 5.0) -> dict: 
     return orjson.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
 
 
-async def test_binance_diff_depth_chains_and_rebuilds_the_exact_book(sim: SimExchange, http: aiohttp.ClientSession) -> None:
+async def test_binance_diff_depth_chains_and_rebuilds_the_exact_book(
+    sim: SimExchange, http: aiohttp.ClientSession
+) -> None:
     rest = Rest(http, sim.rest_url)
     async with websockets.connect(f"{sim.ws_url}/stream?streams=btcusdt@depth@100ms") as ws:
         buffered = [await _recv(ws)]  # buffer first, then ask for the snapshot
@@ -84,7 +88,9 @@ async def test_binance_diff_depth_chains_and_rebuilds_the_exact_book(sim: SimExc
 
 async def test_binance_trade_and_book_ticker_streams_and_live_subscribe(sim: SimExchange) -> None:
     async with websockets.connect(f"{sim.ws_url}/ws") as ws:
-        await ws.send(orjson.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "btcusdt@bookTicker"], "id": 7}))
+        await ws.send(
+            orjson.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "btcusdt@bookTicker"], "id": 7})
+        )
         seen: dict[str, dict] = {}  # type: ignore[type-arg]
         while len(seen) < 3:
             msg = await _recv(ws)
@@ -110,7 +116,10 @@ async def test_binance_trade_and_book_ticker_streams_and_live_subscribe(sim: Sim
 async def test_binance_server_pings_and_enforces_incoming_message_rate() -> None:
     config = busy_config()
     config.limits.ping_interval_s = 0.1
-    async with SimExchange(config) as sim, websockets.connect(f"{sim.ws_url}/ws/btcusdt@trade", ping_interval=None) as ws:
+    async with (
+        SimExchange(config) as sim,
+        websockets.connect(f"{sim.ws_url}/ws/btcusdt@trade", ping_interval=None) as ws,
+    ):
         pong_waiter = ws.ping()
         await asyncio.wait_for(pong_waiter, 2)  # the server answers our pings
         for i in range(8):  # more than 5 control messages in a second: the venue disconnects
@@ -120,7 +129,9 @@ async def test_binance_server_pings_and_enforces_incoming_message_rate() -> None
                 await _recv(ws)
 
 
-async def _bybit_book(ws: websockets.ClientConnection, topic: str) -> tuple[dict[str, dict[Decimal, Decimal]], int]:
+async def _bybit_book(
+    ws: websockets.ClientConnection, topic: str
+) -> tuple[dict[str, dict[Decimal, Decimal]], int]:
     await ws.send(orjson.dumps({"req_id": "r1", "op": "subscribe", "args": [topic]}))
     ack = await _recv(ws)
     assert ack["success"] is True and ack["op"] == "subscribe" and ack["req_id"] == "r1"
@@ -131,7 +142,9 @@ async def _bybit_book(ws: websockets.ClientConnection, topic: str) -> tuple[dict
     return book, snap["data"]["u"]
 
 
-async def test_bybit_orderbook_snapshot_then_contiguous_deltas(sim: SimExchange, http: aiohttp.ClientSession) -> None:
+async def test_bybit_orderbook_snapshot_then_contiguous_deltas(
+    sim: SimExchange, http: aiohttp.ClientSession
+) -> None:
     async with websockets.connect(f"{sim.ws_url}/v5/public/spot") as ws:
         book, u = await _bybit_book(ws, "orderbook.50.BTCUSDT")
         for _ in range(20):
@@ -150,7 +163,9 @@ async def test_bybit_orderbook_snapshot_then_contiguous_deltas(sim: SimExchange,
             assert msg["data"]["u"] == u + 1
             u = msg["data"]["u"]
             apply_levels(book, msg["data"]["b"], msg["data"]["a"])
-        _, snap, _ = await Rest(http, sim.rest_url).call("GET", "/api/v3/depth", signed=False, symbol="BTCUSDT", limit=50)
+        _, snap, _ = await Rest(http, sim.rest_url).call(
+            "GET", "/api/v3/depth", signed=False, symbol="BTCUSDT", limit=50
+        )
         expected: dict[str, dict[Decimal, Decimal]] = {"b": {}, "a": {}}
         apply_levels(expected, snap["bids"], snap["asks"])
         assert book == expected
@@ -160,15 +175,35 @@ async def test_bybit_orderbook_snapshot_then_contiguous_deltas(sim: SimExchange,
         await ws.send(orjson.dumps({"req_id": "bad", "op": "subscribe", "args": ["orderbook.7.BTCUSDT"]}))
         err = await _recv(ws)
         assert err["success"] is False and err["req_id"] == "bad"
-        await ws.send(orjson.dumps({"op": "subscribe", "args": [f"publicTrade.BTCUSDT{i}" for i in range(11)]}))
+        await ws.send(
+            orjson.dumps({"op": "subscribe", "args": [f"publicTrade.BTCUSDT{i}" for i in range(11)]})
+        )
         assert (await _recv(ws))["success"] is False  # spot takes at most 10 args
 
 
-async def test_okx_books_chain_on_prev_seq_id_and_trades_flow(sim: SimExchange, http: aiohttp.ClientSession) -> None:
+async def test_okx_books_chain_on_prev_seq_id_and_trades_flow(
+    sim: SimExchange, http: aiohttp.ClientSession
+) -> None:
     async with websockets.connect(f"{sim.ws_url}/ws/v5/public") as ws:
-        await ws.send(orjson.dumps({"id": "s1", "op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}, {"channel": "trades", "instId": "BTC-USDT"}]}))
+        await ws.send(
+            orjson.dumps(
+                {
+                    "id": "s1",
+                    "op": "subscribe",
+                    "args": [
+                        {"channel": "books", "instId": "BTC-USDT"},
+                        {"channel": "trades", "instId": "BTC-USDT"},
+                    ],
+                }
+            )
+        )
         ack = await _recv(ws)
-        assert ack == {"id": "s1", "event": "subscribe", "arg": {"channel": "books", "instId": "BTC-USDT"}, "connId": ack["connId"]}
+        assert ack == {
+            "id": "s1",
+            "event": "subscribe",
+            "arg": {"channel": "books", "instId": "BTC-USDT"},
+            "connId": ack["connId"],
+        }
         snap = await _recv(ws)  # the book's snapshot follows its ack
         assert snap["action"] == "snapshot" and snap["data"][0]["prevSeqId"] == -1
         ack = await _recv(ws)
@@ -193,7 +228,11 @@ async def test_okx_books_chain_on_prev_seq_id_and_trades_flow(sim: SimExchange, 
         await ws.send("ping")
         while (reply := await asyncio.wait_for(ws.recv(), 5)) != "pong":
             assert reply.startswith('{"arg"')
-        await ws.send(orjson.dumps({"id": "s2", "op": "subscribe", "args": [{"channel": "books", "instId": "NOPE-USDT"}]}))
+        await ws.send(
+            orjson.dumps(
+                {"id": "s2", "op": "subscribe", "args": [{"channel": "books", "instId": "NOPE-USDT"}]}
+            )
+        )
         while (msg := await _recv(ws)).get("id") != "s2":
             pass
         assert msg["event"] == "error" and msg["code"] == "60018"
@@ -209,7 +248,15 @@ async def test_okx_drops_a_silent_client() -> None:
 
 async def test_replay_drives_the_book_from_a_recording(http: aiohttp.ClientSession) -> None:
     path = RECORDINGS / "binance-spot" / "NKNUSDT.rec"
-    spec = SymbolSpec(symbol="NKNUSDT", base="NKN", quote="USDT", tick_size=Decimal("0.00001"), step_size=Decimal("0.1"), min_qty=Decimal(1), min_notional=Decimal(1))
+    spec = SymbolSpec(
+        symbol="NKNUSDT",
+        base="NKN",
+        quote="USDT",
+        tick_size=Decimal("0.00001"),
+        step_size=Decimal("0.1"),
+        min_qty=Decimal(1),
+        min_notional=Decimal(1),
+    )
     config = SimConfig(symbols=[spec], market=MarketSpec(replay=path, tick_interval_s=3600, taker_prob=0.0))
     async with SimExchange(config) as sim:
         rest = Rest(http, sim.rest_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,9 +25,11 @@ def version() -> None:
 
 @app.command("sim-exchange")
 def sim_exchange(
-    config: Path | None = typer.Option(None, "--config", help="YAML file overriding SimConfig fields"),
-    port: int | None = typer.Option(None, help="port on 127.0.0.1 (default: the config's, 0 = any free)"),
-    duration: float | None = typer.Option(None, help="stop after this many seconds"),
+    config: Annotated[Path | None, typer.Option(help="YAML file overriding SimConfig fields")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port on 127.0.0.1 (default: the config's; 0: any free)")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
 ) -> None:
     """Serve a local exchange simulator (Binance spot REST+WS, Bybit v5 and OKX v5 public WS)."""
     from wisetrader.sim.cli import run_sim_exchange

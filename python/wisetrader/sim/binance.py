@@ -33,8 +33,17 @@ from wisetrader.venues.binance import sign
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STREAM_KINDS = ("depth@100ms", "bookTicker", "trade")
-_BAN_MSG = "Way too much request weight used; IP banned until {until}. Please use WebSocket Streams for live updates to avoid bans."
-_429_MSG = "Too many requests; current limit of IP(s) request weight is {limit} per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+_BAN_MSG = (
+    "Way too much request weight used; IP banned until {until}. "
+    "Please use WebSocket Streams for live updates to avoid bans."
+)
+_429_MSG = (
+    "Too many requests; current limit of IP(s) request weight is {limit} per 1 MINUTE. "
+    "Please use WebSocket Streams for live updates to avoid polling the API."
+)
+_UNKNOWN_MSG = (
+    "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
+)
 
 
 def _depth_weight(limit: int) -> int:
@@ -42,7 +51,12 @@ def _depth_weight(limit: int) -> int:
 
 
 def _error(code: int, msg: str, status: int = 400, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps({"code": code, "msg": msg}), status=status, content_type="application/json", headers=headers)
+    return web.Response(
+        body=orjson.dumps({"code": code, "msg": msg}),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def _ok(data: object) -> web.Response:
@@ -70,9 +84,24 @@ def symbol_info(spec: SymbolSpec) -> dict[str, object]:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": f"{spec.tick_size:.8f}", "maxPrice": "1000000.00000000", "tickSize": f"{spec.tick_size:.8f}"},
-            {"filterType": "LOT_SIZE", "minQty": f"{spec.min_qty:.8f}", "maxQty": f"{spec.max_qty:.8f}", "stepSize": f"{spec.step_size:.8f}"},
-            {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": f"{spec.max_qty:.8f}", "stepSize": "0.00000000"},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": f"{spec.tick_size:.8f}",
+                "maxPrice": "1000000.00000000",
+                "tickSize": f"{spec.tick_size:.8f}",
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": f"{spec.min_qty:.8f}",
+                "maxQty": f"{spec.max_qty:.8f}",
+                "stepSize": f"{spec.step_size:.8f}",
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": "0.00000000",
+                "maxQty": f"{spec.max_qty:.8f}",
+                "stepSize": "0.00000000",
+            },
             {
                 "filterType": "NOTIONAL",
                 "minNotional": f"{spec.min_notional:.8f}",
@@ -93,7 +122,12 @@ def symbol_info(spec: SymbolSpec) -> dict[str, object]:
 def order_json(user: UserOrder, spec: SymbolSpec, kind: str) -> dict[str, object]:
     """An order as Binance reports it: ``kind`` is ack, result, full (new order) or query."""
     o = user.book_order
-    base: dict[str, object] = {"symbol": user.symbol, "orderId": o.order_id, "orderListId": -1, "clientOrderId": user.client_id}
+    base: dict[str, object] = {
+        "symbol": user.symbol,
+        "orderId": o.order_id,
+        "orderListId": -1,
+        "clientOrderId": user.client_id,
+    }
     if kind == "ack":
         return {**base, "transactTime": user.time_ms}
     body = {
@@ -110,7 +144,15 @@ def order_json(user: UserOrder, spec: SymbolSpec, kind: str) -> dict[str, object
         "selfTradePreventionMode": "NONE",
     }
     if kind == "query":
-        return {**body, "stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": user.time_ms, "updateTime": user.update_ms, "isWorking": True, "origQuoteOrderQty": "0.00000000"}
+        return {
+            **body,
+            "stopPrice": "0.00000000",
+            "icebergQty": "0.00000000",
+            "time": user.time_ms,
+            "updateTime": user.update_ms,
+            "isWorking": True,
+            "origQuoteOrderQty": "0.00000000",
+        }
     body = {**body, "transactTime": user.time_ms, "origQuoteOrderQty": "0.00000000"}
     if kind == "full":
         body["fills"] = user.fills
@@ -169,14 +211,39 @@ class BinanceFront:
     def on_event(self, event: MarketEvent) -> None:
         if isinstance(event, DepthEvent):
             topic = f"{event.symbol.lower()}@depth@100ms"
-            data = {"e": "depthUpdate", "E": event.time_ms, "s": event.symbol, "U": event.first_id, "u": event.last_id, "b": event.bids, "a": event.asks}
+            data = {
+                "e": "depthUpdate",
+                "E": event.time_ms,
+                "s": event.symbol,
+                "U": event.first_id,
+                "u": event.last_id,
+                "b": event.bids,
+                "a": event.asks,
+            }
         elif isinstance(event, TradeEvent):
             topic = f"{event.symbol.lower()}@trade"
-            data = {"e": "trade", "E": event.time_ms, "s": event.symbol, "t": event.trade_id, "p": event.price, "q": event.qty, "T": event.time_ms, "m": event.buyer_is_maker, "M": True}
+            data = {
+                "e": "trade",
+                "E": event.time_ms,
+                "s": event.symbol,
+                "t": event.trade_id,
+                "p": event.price,
+                "q": event.qty,
+                "T": event.time_ms,
+                "m": event.buyer_is_maker,
+                "M": True,
+            }
         else:
             assert isinstance(event, BookTickerEvent)
             topic = f"{event.symbol.lower()}@bookTicker"
-            data = {"u": event.update_id, "s": event.symbol, "b": event.bid, "B": event.bid_qty, "a": event.ask, "A": event.ask_qty}
+            data = {
+                "u": event.update_id,
+                "s": event.symbol,
+                "b": event.bid,
+                "B": event.bid_qty,
+                "a": event.ask,
+                "A": event.ask_qty,
+            }
         raw = orjson.dumps(data).decode()
         combined = None
         for conn in self.conns:
@@ -229,7 +296,9 @@ class BinanceFront:
                 elif msg.type == WSMsgType.PONG:
                     last_pong = time.monotonic()
                 elif msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    self._control(conn, msg.data if isinstance(msg.data, str) else msg.data.decode(errors="replace"))
+                    self._control(
+                        conn, msg.data if isinstance(msg.data, str) else msg.data.decode(errors="replace")
+                    )
         finally:
             self.conns.discard(conn)
             await conn.aclose()
@@ -242,11 +311,21 @@ class BinanceFront:
             method = req["method"]
             params = req.get("params", [])
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            conn.send(orjson.dumps({"error": {"code": 3, "msg": "Invalid JSON: expected a request object"}, "id": None}).decode())
+            conn.send(
+                orjson.dumps(
+                    {"error": {"code": 3, "msg": "Invalid JSON: expected a request object"}, "id": None}
+                ).decode()
+            )
             return
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            if not isinstance(params, list) or any(not isinstance(p, str) or not self._valid_stream(p) for p in params):
-                conn.send(orjson.dumps({"error": {"code": 2, "msg": "Invalid request: invalid stream name"}, "id": req_id}).decode())
+            if not isinstance(params, list) or any(
+                not isinstance(p, str) or not self._valid_stream(p) for p in params
+            ):
+                conn.send(
+                    orjson.dumps(
+                        {"error": {"code": 2, "msg": "Invalid request: invalid stream name"}, "id": req_id}
+                    ).decode()
+                )
                 return
             if method == "SUBSCRIBE":
                 conn.topics.update(params)
@@ -256,7 +335,11 @@ class BinanceFront:
         elif method == "LIST_SUBSCRIPTIONS":
             conn.send(orjson.dumps({"result": sorted(conn.topics), "id": req_id}).decode())
         else:
-            conn.send(orjson.dumps({"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}, "id": req_id}).decode())
+            conn.send(
+                orjson.dumps(
+                    {"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}, "id": req_id}
+                ).decode()
+            )
 
     # ---- REST: limits, signing -----------------------------------------------------------------
     def _limit(self, request: web.Request, weight: int) -> tuple[web.Response | None, dict[str, str]]:
@@ -272,12 +355,19 @@ class BinanceFront:
         def ban() -> web.Response:
             state.ban_until = max(state.ban_until, now + limits.ban_s)
             until = int(state.ban_until * 1000)
-            return _error(-1003, _BAN_MSG.format(until=until), 418, {"Retry-After": str(int(state.ban_until - now) + 1)})
+            return _error(
+                -1003, _BAN_MSG.format(until=until), 418, {"Retry-After": str(int(state.ban_until - now) + 1)}
+            )
 
         def too_many() -> web.Response:
             state.retry_until = now + limits.retry_after_s
             state.in_429 = 0
-            return _error(-1003, _429_MSG.format(limit=limits.weight_per_minute), 429, {"Retry-After": str(limits.retry_after_s)})
+            return _error(
+                -1003,
+                _429_MSG.format(limit=limits.weight_per_minute),
+                429,
+                {"Retry-After": str(limits.retry_after_s)},
+            )
 
         if state.ban_until > now:
             return ban(), {}
@@ -288,7 +378,12 @@ class BinanceFront:
             state.in_429 += 1
             if state.in_429 >= limits.requests_in_429_before_ban:
                 return ban(), {}
-            return _error(-1003, _429_MSG.format(limit=limits.weight_per_minute), 429, {"Retry-After": str(int(state.retry_until - now) + 1)}), {}
+            return _error(
+                -1003,
+                _429_MSG.format(limit=limits.weight_per_minute),
+                429,
+                {"Retry-After": str(int(state.retry_until - now) + 1)},
+            ), {}
         if faults.force_429 > 0:
             faults.force_429 -= 1
             return too_many(), {}
@@ -323,9 +418,13 @@ class BinanceFront:
                 params[name] = value
             unsigned.append("&".join(kept))
         if signature is None:
-            raise ExchangeError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+            raise ExchangeError(
+                -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+            )
         if "timestamp" not in params:
-            raise ExchangeError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+            raise ExchangeError(
+                -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+            )
         expected = sign(account.spec.secret, unsigned[0] + unsigned[1])
         if not hmac.compare_digest(expected, signature.lower()):
             raise ExchangeError(-1022, "Signature for this request is not valid.")
@@ -343,7 +442,9 @@ class BinanceFront:
             raise ExchangeError(-1021, "Timestamp for this request is outside of the recvWindow.")
         return account, params
 
-    async def _api(self, request: web.Request, weight: int, action: Callable[[], Awaitable[web.Response]]) -> web.Response:
+    async def _api(
+        self, request: web.Request, weight: int, action: Callable[[], Awaitable[web.Response]]
+    ) -> web.Response:
         refused, headers = self._limit(request, weight)
         if refused is not None:
             return refused
@@ -380,9 +481,24 @@ class BinanceFront:
                     "timezone": "UTC",
                     "serverTime": now_ms(),
                     "rateLimits": [
-                        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": limits.weight_per_minute},
-                        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": limits.orders_per_10s},
-                        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": limits.orders_per_day},
+                        {
+                            "rateLimitType": "REQUEST_WEIGHT",
+                            "interval": "MINUTE",
+                            "intervalNum": 1,
+                            "limit": limits.weight_per_minute,
+                        },
+                        {
+                            "rateLimitType": "ORDERS",
+                            "interval": "SECOND",
+                            "intervalNum": 10,
+                            "limit": limits.orders_per_10s,
+                        },
+                        {
+                            "rateLimitType": "ORDERS",
+                            "interval": "DAY",
+                            "intervalNum": 1,
+                            "limit": limits.orders_per_day,
+                        },
                     ],
                     "exchangeFilters": [],
                     "symbols": [symbol_info(s) for s in specs],
@@ -400,15 +516,23 @@ class BinanceFront:
 
         async def action() -> web.Response:
             if not 1 <= limit <= 5000:
-                raise ExchangeError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1' to '5000'.")
+                raise ExchangeError(
+                    -1100, "Illegal characters found in parameter 'limit'; legal range is '1' to '5000'."
+                )
             market = self.exchange.markets.get(symbol)
             if market is None:
                 raise ExchangeError(-1121, "Invalid symbol.")
             spec = market.spec
             body = {
                 "lastUpdateId": market.update_id,
-                "bids": [[fmt(p, spec.tick_size), fmt(q, spec.step_size)] for p, q, _ in market.book.levels(Side.BUY, limit)],
-                "asks": [[fmt(p, spec.tick_size), fmt(q, spec.step_size)] for p, q, _ in market.book.levels(Side.SELL, limit)],
+                "bids": [
+                    [fmt(p, spec.tick_size), fmt(q, spec.step_size)]
+                    for p, q, _ in market.book.levels(Side.BUY, limit)
+                ],
+                "asks": [
+                    [fmt(p, spec.tick_size), fmt(q, spec.step_size)]
+                    for p, q, _ in market.book.levels(Side.SELL, limit)
+                ],
             }
             # The snapshot is taken now and delivered late: the stream has moved on meanwhile.
             if self.config.faults.snapshot_delay_s:
@@ -427,9 +551,15 @@ class BinanceFront:
             rate.day, rate.count_day = day, 0
         limits = self.config.limits
         if rate.count10s >= limits.orders_per_10s:
-            raise ExchangeError(-1015, f"Too many new orders; current limit is {limits.orders_per_10s} orders per 10 SECOND.", 429)
+            raise ExchangeError(
+                -1015,
+                f"Too many new orders; current limit is {limits.orders_per_10s} orders per 10 SECOND.",
+                429,
+            )
         if rate.count_day >= limits.orders_per_day:
-            raise ExchangeError(-1015, f"Too many new orders; current limit is {limits.orders_per_day} orders per DAY.", 429)
+            raise ExchangeError(
+                -1015, f"Too many new orders; current limit is {limits.orders_per_day} orders per DAY.", 429
+            )
         rate.count10s += 1
         rate.count_day += 1
         return {"X-MBX-ORDER-COUNT-10S": str(rate.count10s), "X-MBX-ORDER-COUNT-1D": str(rate.count_day)}
@@ -446,10 +576,14 @@ class BinanceFront:
                 faults.fail_after_accept -= 1
                 if faults.fail_mode == "timeout":
                     await asyncio.sleep(faults.timeout_s)
-                return _error(-1007, "Timeout waiting for response from backend server. Send status unknown; execution status unknown.", 503)
+                return _error(
+                    -1007,
+                    _UNKNOWN_MSG,
+                    503,
+                )
             if faults.ack_delay_s:
                 await asyncio.sleep(faults.ack_delay_s)
-            kind = params.get("newOrderRespType", "FULL" if user.type == "MARKET" else "FULL").lower()
+            kind = params.get("newOrderRespType", "FULL").lower()
             response = _ok(order_json(user, spec, kind if kind in ("ack", "result", "full") else "full"))
             response.headers.update(counts)
             return response
@@ -492,7 +626,9 @@ class BinanceFront:
                 raise ExchangeError(-1121, "Invalid symbol.")
             out = []
             for user in self.exchange.open_orders(account, params["symbol"]):
-                self.exchange.cancel_order(account, {"symbol": user.symbol, "orderId": str(user.book_order.order_id)})
+                self.exchange.cancel_order(
+                    account, {"symbol": user.symbol, "orderId": str(user.book_order.order_id)}
+                )
                 out.append(order_json(user, self.exchange.markets[user.symbol].spec, "result"))
             return _ok(out)
 
@@ -509,7 +645,12 @@ class BinanceFront:
                     "takerCommission": int(self.config.taker_fee * 10000),
                     "buyerCommission": 0,
                     "sellerCommission": 0,
-                    "commissionRates": {"maker": fee, "taker": str(self.config.taker_fee), "buyer": "0", "seller": "0"},
+                    "commissionRates": {
+                        "maker": fee,
+                        "taker": str(self.config.taker_fee),
+                        "buyer": "0",
+                        "seller": "0",
+                    },
                     "canTrade": True,
                     "canWithdraw": False,
                     "canDeposit": False,
@@ -518,7 +659,14 @@ class BinanceFront:
                     "preventSor": False,
                     "updateTime": now_ms(),
                     "accountType": "SPOT",
-                    "balances": [{"asset": a, "free": f"{account.free.get(a, Decimal(0)):.8f}", "locked": f"{account.locked.get(a, Decimal(0)):.8f}"} for a in assets],
+                    "balances": [
+                        {
+                            "asset": a,
+                            "free": f"{account.free.get(a, Decimal(0)):.8f}",
+                            "locked": f"{account.locked.get(a, Decimal(0)):.8f}",
+                        }
+                        for a in assets
+                    ],
                     "permissions": ["SPOT"],
                     "uid": abs(hash(account.spec.name)) % 10**9,
                 }

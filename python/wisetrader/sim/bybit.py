@@ -28,7 +28,13 @@ class Topic:
             bids, asks = self.view.snapshot()
         else:
             bids, asks = self.view.update()
-        data = {"s": self.view.market.spec.symbol, "b": [[p, q] for p, q, _ in bids], "a": [[p, q] for p, q, _ in asks], "u": self.u, "seq": self.seq}
+        data = {
+            "s": self.view.market.spec.symbol,
+            "b": [[p, q] for p, q, _ in bids],
+            "a": [[p, q] for p, q, _ in asks],
+            "u": self.u,
+            "seq": self.seq,
+        }
         ts = now_ms()
         return orjson.dumps({"topic": name, "ts": ts, "type": kind, "data": data, "cts": ts}).decode()
 
@@ -49,7 +55,12 @@ class BybitFront:
     def _topic(self, name: str) -> Topic | None:
         """The shared book topic for ``orderbook.{depth}.{symbol}`` (None for unknown names)."""
         parts = name.split(".")
-        if len(parts) != 3 or parts[0] != "orderbook" or not parts[1].isdigit() or int(parts[1]) not in DEPTHS:
+        if (
+            len(parts) != 3
+            or parts[0] != "orderbook"
+            or not parts[1].isdigit()
+            or int(parts[1]) not in DEPTHS
+        ):
             return None
         market = self.exchange.markets.get(parts[2])
         if market is None:
@@ -88,8 +99,20 @@ class BybitFront:
                     conn.send(frame, diff=True)
         elif isinstance(event, TradeEvent):
             name = f"publicTrade.{event.symbol}"
-            trade = {"T": event.time_ms, "s": event.symbol, "S": "Sell" if event.buyer_is_maker else "Buy", "v": event.qty, "p": event.price, "i": str(event.trade_id), "BT": False, "RPI": False, "seq": event.trade_id}
-            frame = orjson.dumps({"topic": name, "ts": event.time_ms, "type": "snapshot", "data": [trade]}).decode()
+            trade = {
+                "T": event.time_ms,
+                "s": event.symbol,
+                "S": "Sell" if event.buyer_is_maker else "Buy",
+                "v": event.qty,
+                "p": event.price,
+                "i": str(event.trade_id),
+                "BT": False,
+                "RPI": False,
+                "seq": event.trade_id,
+            }
+            frame = orjson.dumps(
+                {"topic": name, "ts": event.time_ms, "type": "snapshot", "data": [trade]}
+            ).decode()
             for conn in self.conns:
                 if name in conn.topics:
                     conn.send(frame)
@@ -120,7 +143,11 @@ class BybitFront:
         return ws
 
     def _reply(self, conn: Conn, ok: bool, ret_msg: str, req_id: str, op: str) -> None:
-        conn.send(orjson.dumps({"success": ok, "ret_msg": ret_msg, "conn_id": conn.conn_id, "req_id": req_id, "op": op}).decode())
+        conn.send(
+            orjson.dumps(
+                {"success": ok, "ret_msg": ret_msg, "conn_id": conn.conn_id, "req_id": req_id, "op": op}
+            ).decode()
+        )
 
     def _control(self, conn: Conn, text: str) -> None:
         try:

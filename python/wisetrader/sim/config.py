@@ -99,7 +99,13 @@ class LimitSpec(BaseModel):
 def _default_symbols() -> list[SymbolSpec]:
     return [
         SymbolSpec(symbol="BTCUSDT", base="BTC", quote="USDT"),
-        SymbolSpec(symbol="ETHUSDT", base="ETH", quote="USDT", step_size=Decimal("0.0001"), start_price=Decimal("2000")),
+        SymbolSpec(
+            symbol="ETHUSDT",
+            base="ETH",
+            quote="USDT",
+            step_size=Decimal("0.0001"),
+            start_price=Decimal("2000"),
+        ),
     ]
 
 

@@ -38,7 +38,11 @@ def to_steps(value: str, step: Decimal, what: str) -> int:
     try:
         d = Decimal(value)
     except ArithmeticError:
-        raise ExchangeError(-1100, f"Illegal characters found in parameter '{what}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.") from None
+        raise ExchangeError(
+            -1100,
+            f"Illegal characters found in parameter '{what}'; "
+            "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+        ) from None
     if not d.is_finite() or d <= 0:
         raise ExchangeError(-1100, f"Illegal characters found in parameter '{what}'.")
     steps = d / step
@@ -288,7 +292,16 @@ class Exchange:
         qty = Decimal(match.qty) * spec.step_size
         ts = now_ms()
         buyer = match.maker if match.maker.side is Side.BUY else match.taker
-        self._emit(TradeEvent(spec.symbol, market.trade_id, fmt(match.price, spec.tick_size), fmt(match.qty, spec.step_size), ts, buyer is match.maker))
+        self._emit(
+            TradeEvent(
+                spec.symbol,
+                market.trade_id,
+                fmt(match.price, spec.tick_size),
+                fmt(match.qty, spec.step_size),
+                ts,
+                buyer is match.maker,
+            )
+        )
         for order, is_maker in ((match.maker, True), (match.taker, False)):
             if order.owner == MARKET_MAKER:
                 if order.remaining == 0:
@@ -317,7 +330,15 @@ class Exchange:
             user.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
             user.update_ms = ts
             fee_s = f"{fee:.8f}"
-            user.fills.append({"price": f"{price:.8f}", "qty": f"{qty:.8f}", "commission": fee_s, "commissionAsset": fee_asset, "tradeId": market.trade_id})
+            user.fills.append(
+                {
+                    "price": f"{price:.8f}",
+                    "qty": f"{qty:.8f}",
+                    "commission": fee_s,
+                    "commissionAsset": fee_asset,
+                    "tradeId": market.trade_id,
+                }
+            )
             account.trades.append(
                 {
                     "symbol": spec.symbol,
@@ -346,15 +367,24 @@ class Exchange:
         try:
             side = Side(params.get("side", ""))
         except ValueError:
-            raise ExchangeError(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed.") from None
+            raise ExchangeError(
+                -1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed."
+            ) from None
         otype = params.get("type", "")
         if otype not in ("LIMIT", "MARKET", "LIMIT_MAKER"):
             raise ExchangeError(-1116, "Invalid orderType.")
         client_id = params.get("newClientOrderId") or f"sim{self.next_order_id}"
-        if any(o.client_id == client_id and o.account == account.spec.name and o.status in ("NEW", "PARTIALLY_FILLED") for o in self.orders.values()):
+        if any(
+            o.client_id == client_id
+            and o.account == account.spec.name
+            and o.status in ("NEW", "PARTIALLY_FILLED")
+            for o in self.orders.values()
+        ):
             raise ExchangeError(-2010, "Duplicate order sent.")
         if "quantity" not in params:
-            raise ExchangeError(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
+            raise ExchangeError(
+                -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+            )
         qty = to_steps(params["quantity"], spec.step_size, "quantity")
         qty_d = Decimal(qty) * spec.step_size
         if qty_d < spec.min_qty or qty_d > spec.max_qty:
@@ -370,22 +400,34 @@ class Exchange:
             if otype == "LIMIT" and tif not in ("GTC", "IOC", "FOK"):
                 raise ExchangeError(-1115, "Invalid timeInForce.")
             if "price" not in params:
-                raise ExchangeError(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+                raise ExchangeError(
+                    -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
+                )
             limit = to_steps(params["price"], spec.tick_size, "price")
             price_d = Decimal(limit) * spec.tick_size
         notional = price_d * qty_d
         if notional < spec.min_notional or notional > spec.max_notional:
             raise ExchangeError(-1013, "Filter failure: NOTIONAL")
-        open_count = sum(1 for o in self.orders.values() if o.symbol == symbol and o.account == account.spec.name and o.status in ("NEW", "PARTIALLY_FILLED"))
+        open_count = sum(
+            1
+            for o in self.orders.values()
+            if o.symbol == symbol
+            and o.account == account.spec.name
+            and o.status in ("NEW", "PARTIALLY_FILLED")
+        )
         if otype != "MARKET" and open_count >= spec.max_num_orders:
             raise ExchangeError(-1013, "Filter failure: MAX_NUM_ORDERS")
-        book_order = Order(self._new_id(), account.spec.name, side, limit or 0, qty, max_fill_per_match=self.config.faults.partial_fill_lots)
+        book_order = Order(
+            self._new_id(),
+            account.spec.name,
+            side,
+            limit or 0,
+            qty,
+            max_fill_per_match=self.config.faults.partial_fill_lots,
+        )
         if otype == "LIMIT_MAKER" and market.book.available(side, limit) > 0:
             raise ExchangeError(-2010, "Order would immediately match and take.")
-        if tif == "FOK" and market.book.available(side, limit) < qty:
-            status = "EXPIRED"
-        else:
-            status = "NEW"
+        status = "EXPIRED" if tif == "FOK" and market.book.available(side, limit) < qty else "NEW"
         # Funds: a limit order reserves what it may spend; a market buy must afford the book it walks.
         if side is Side.BUY:
             need = notional if otype != "MARKET" else self._market_buy_cost(market, qty)
@@ -395,7 +437,18 @@ class Exchange:
         if account.free.get(asset, Decimal(0)) < need:
             raise ExchangeError(-2010, "Account has insufficient balance for requested action.")
         ts = now_ms()
-        user = UserOrder(symbol, account.spec.name, client_id, otype, tif, f"{price_d:.8f}" if otype != "MARKET" else "0", book_order, ts, ts, status)
+        user = UserOrder(
+            symbol,
+            account.spec.name,
+            client_id,
+            otype,
+            tif,
+            f"{price_d:.8f}" if otype != "MARKET" else "0",
+            book_order,
+            ts,
+            ts,
+            status,
+        )
         self.orders[book_order.order_id] = user
         if status == "EXPIRED":
             return user
@@ -439,10 +492,18 @@ class Exchange:
             except ValueError:
                 raise ExchangeError(-1100, "Illegal characters found in parameter 'orderId'.") from None
         elif "origClientOrderId" in params:
-            candidates = [o for o in self.orders.values() if o.account == account.spec.name and o.symbol == symbol and o.client_id == params["origClientOrderId"]]
+            candidates = [
+                o
+                for o in self.orders.values()
+                if o.account == account.spec.name
+                and o.symbol == symbol
+                and o.client_id == params["origClientOrderId"]
+            ]
             user = candidates[-1] if candidates else None
         else:
-            raise ExchangeError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            raise ExchangeError(
+                -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+            )
         if user is None or user.account != account.spec.name or user.symbol != symbol:
             raise ExchangeError(-2013, "Order does not exist.")
         return user
@@ -465,4 +526,10 @@ class Exchange:
         return user
 
     def open_orders(self, account: Account, symbol: str | None) -> list[UserOrder]:
-        return [o for o in self.orders.values() if o.account == account.spec.name and (symbol is None or o.symbol == symbol) and o.status in ("NEW", "PARTIALLY_FILLED")]
+        return [
+            o
+            for o in self.orders.values()
+            if o.account == account.spec.name
+            and (symbol is None or o.symbol == symbol)
+            and o.status in ("NEW", "PARTIALLY_FILLED")
+        ]

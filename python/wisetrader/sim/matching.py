@@ -7,12 +7,11 @@ The book records which price levels changed, so depth diffs carry absolute quant
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from sortedcontainers import SortedDict
 
 
 class Side(enum.Enum):
@@ -50,24 +49,45 @@ class Match:
 MARKET_MAKER = ""
 
 
+class Ladder(dict[int, deque[Order]]):
+    """Price ticks to FIFO queues, with the prices also kept sorted ascending for best-price lookups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prices: list[int] = []
+
+    def queue(self, price: int) -> deque[Order]:
+        queue = self.get(price)
+        if queue is None:
+            queue = self[price] = deque()
+            bisect.insort(self.prices, price)
+        return queue
+
+    def drop(self, price: int) -> None:
+        del self[price]
+        del self.prices[bisect.bisect_left(self.prices, price)]
+
+    def keys_best_first(self, side: Side) -> Iterator[int]:
+        return reversed(self.prices) if side is Side.BUY else iter(self.prices)
+
+
 @dataclass
 class OrderBook:
     """One symbol's book. ``bids``/``asks`` map price ticks to FIFO queues of orders."""
 
-    bids: SortedDict = field(default_factory=SortedDict)  # type: ignore[type-arg]
-    asks: SortedDict = field(default_factory=SortedDict)  # type: ignore[type-arg]
+    bids: Ladder = field(default_factory=Ladder)
+    asks: Ladder = field(default_factory=Ladder)
     orders: dict[int, Order] = field(default_factory=dict)
     touched: set[tuple[Side, int]] = field(default_factory=set)
 
-    def _side(self, side: Side) -> SortedDict:  # type: ignore[type-arg]
+    def _side(self, side: Side) -> Ladder:
         return self.bids if side is Side.BUY else self.asks
 
     def best(self, side: Side) -> int | None:
-        levels = self._side(side)
-        if not levels:
+        prices = self._side(side).prices
+        if not prices:
             return None
-        price: int = levels.peekitem(-1 if side is Side.BUY else 0)[0]
-        return price
+        return prices[-1] if side is Side.BUY else prices[0]
 
     def level_qty(self, side: Side, price: int) -> int:
         queue = self._side(side).get(price)
@@ -76,9 +96,8 @@ class OrderBook:
     def levels(self, side: Side, depth: int) -> list[tuple[int, int, int]]:
         """Top ``depth`` levels of a side, best first, as (price ticks, total lots, order count)."""
         book = self._side(side)
-        keys = reversed(book.keys()) if side is Side.BUY else iter(book.keys())
-        out = []
-        for price in keys:
+        out: list[tuple[int, int, int]] = []
+        for price in book.keys_best_first(side):
             if len(out) >= depth:
                 break
             queue = book[price]
@@ -91,9 +110,8 @@ class OrderBook:
     def available(self, side: Side, price: int | None) -> int:
         """Lots a taker on ``side`` could fill up to ``price`` (None: any price); for FOK checks."""
         book = self._side(side.opposite)
-        keys = iter(book.keys()) if side is Side.BUY else reversed(book.keys())
         total = 0
-        for p in keys:
+        for p in book.keys_best_first(side.opposite):
             if not self.crosses(side, price, p):
                 break
             total += sum(o.remaining for o in book[p])
@@ -121,18 +139,14 @@ class OrderBook:
                 queue.popleft()
                 del self.orders[maker.order_id]
                 if not queue:
-                    del book[price]
+                    book.drop(price)
             elif maker.max_fill_per_match > 0:
                 # A capped partial fill keeps its place; the next taker continues it.
                 break
         return matches
 
     def rest(self, order: Order) -> None:
-        book = self._side(order.side)
-        queue = book.get(order.price)
-        if queue is None:
-            queue = book[order.price] = deque()
-        queue.append(order)
+        self._side(order.side).queue(order.price).append(order)
         self.orders[order.order_id] = order
         self.touched.add((order.side, order.price))
 
@@ -144,7 +158,7 @@ class OrderBook:
         queue = book[order.price]
         queue.remove(order)
         if not queue:
-            del book[order.price]
+            book.drop(order.price)
         self.touched.add((order.side, order.price))
         return order
 

@@ -1,4 +1,4 @@
-"""OKX v5 public stream: ``books`` (snapshot + updates chained on seqId/prevSeqId), ``bbo-tbt``, ``trades``."""
+"""OKX v5 public stream: ``books`` (snapshot + updates chained on seqId/prevSeqId), bbo-tbt, trades."""
 
 from __future__ import annotations
 
@@ -84,7 +84,17 @@ class OkxFront:
         elif isinstance(event, TradeEvent):
             inst_id = self.exchange.markets[event.symbol].spec.okx_inst_id
             topic = f"trades:{inst_id}"
-            trade = {"instId": inst_id, "tradeId": str(event.trade_id), "px": event.price, "sz": event.qty, "side": "sell" if event.buyer_is_maker else "buy", "ts": str(event.time_ms), "count": "1", "source": "0", "seqId": event.trade_id}
+            trade = {
+                "instId": inst_id,
+                "tradeId": str(event.trade_id),
+                "px": event.price,
+                "sz": event.qty,
+                "side": "sell" if event.buyer_is_maker else "buy",
+                "ts": str(event.time_ms),
+                "count": "1",
+                "source": "0",
+                "seqId": event.trade_id,
+            }
             frame = orjson.dumps({"arg": {"channel": "trades", "instId": inst_id}, "data": [trade]}).decode()
             for conn in self.conns:
                 if topic in conn.topics:
@@ -119,7 +129,11 @@ class OkxFront:
         return ws
 
     def _error(self, conn: Conn, req_id: str, code: str, msg: str) -> None:
-        body = {"id": req_id, "event": "error", "code": code, "msg": msg, "connId": conn.conn_id} if req_id else {"event": "error", "code": code, "msg": msg, "connId": conn.conn_id}
+        body = (
+            {"id": req_id, "event": "error", "code": code, "msg": msg, "connId": conn.conn_id}
+            if req_id
+            else {"event": "error", "code": code, "msg": msg, "connId": conn.conn_id}
+        )
         conn.send(orjson.dumps(body).decode())
 
     def _control(self, conn: Conn, text: str) -> None:
@@ -137,10 +151,16 @@ class OkxFront:
         for name, inst_id in args:
             ch = self._channel(name, inst_id)
             if ch is None:
-                self._error(conn, req_id, "60018", f"Wrong URL or channel:{name},instId:{inst_id} doesn't exist.")
+                self._error(
+                    conn, req_id, "60018", f"Wrong URL or channel:{name},instId:{inst_id} doesn't exist."
+                )
                 continue
             topic = f"{name}:{inst_id}"
-            ack: dict[str, object] = {"event": op, "arg": {"channel": name, "instId": inst_id}, "connId": conn.conn_id}
+            ack: dict[str, object] = {
+                "event": op,
+                "arg": {"channel": name, "instId": inst_id},
+                "connId": conn.conn_id,
+            }
             if req_id:
                 ack = {"id": req_id, **ack}
             conn.send(orjson.dumps(ack).decode())

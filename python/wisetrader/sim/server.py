@@ -1,4 +1,4 @@
-"""The simulator process: one aiohttp server on 127.0.0.1 serving every venue's paths, and the market clock."""
+"""The simulator process: one aiohttp server on 127.0.0.1 for every venue's paths, and the market clock."""
 
 from __future__ import annotations
 
@@ -48,9 +48,8 @@ class SimExchange:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The OS chose the port (port 0): read it back from the listening socket.
+        self.port = self._runner.addresses[0][1]
         self._clock = asyncio.get_running_loop().create_task(self._tick_forever())
 
     async def _tick_forever(self) -> None:
@@ -86,7 +85,10 @@ async def serve(config: SimConfig, duration_s: float | None = None) -> None:
     """Run the simulator until cancelled (or for ``duration_s``), printing where it listens."""
     async with SimExchange(config) as sim:
         print(f"sim-exchange listening: REST {sim.rest_url}  WS {sim.ws_url}", flush=True)
-        print(f"  binance: {sim.ws_url}/stream?streams=btcusdt@depth@100ms  {sim.rest_url}/api/v3/exchangeInfo", flush=True)
+        print(
+            f"  binance: {sim.ws_url}/stream?streams=btcusdt@depth@100ms  {sim.rest_url}/api/v3/exchangeInfo",
+            flush=True,
+        )
         print(f"  bybit:   {sim.ws_url}/v5/public/spot   okx: {sim.ws_url}/ws/v5/public", flush=True)
         if duration_s is None:
             await asyncio.Event().wait()

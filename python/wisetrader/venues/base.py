@@ -91,6 +91,8 @@ def venue_protocol(
     except KeyError:
         raise ValueError(f"unknown venue {venue!r}; expected one of {sorted(modules)}") from None
     default = module.ENDPOINTS[network]
-    endpoints = Endpoints(ws=(ws_base or default.ws).rstrip("/"), rest=(rest_base or default.rest).rstrip("/"))
+    endpoints = Endpoints(
+        ws=(ws_base or default.ws).rstrip("/"), rest=(rest_base or default.rest).rstrip("/")
+    )
     protocol: VenueProtocol = module.Protocol(endpoints)
     return protocol

@@ -12,7 +12,9 @@ from wisetrader.venues.base import Endpoints, FrameKind, Limits, VenueProtocol, 
 
 ENDPOINTS = {
     "mainnet": Endpoints(ws="wss://stream.bybit.com/v5/public/spot", rest="https://api.bybit.com"),
-    "testnet": Endpoints(ws="wss://stream-testnet.bybit.com/v5/public/spot", rest="https://api-testnet.bybit.com"),
+    "testnet": Endpoints(
+        ws="wss://stream-testnet.bybit.com/v5/public/spot", rest="https://api-testnet.bybit.com"
+    ),
 }
 
 _CHANNELS = {"book": "orderbook.50.{s}", "bbo": "orderbook.1.{s}", "trades": "publicTrade.{s}"}
