@@ -22,9 +22,11 @@ class TokenBucket:
             self.tokens = self.capacity
 
     @classmethod
-    def per_window(cls, count: int, window_s: float) -> TokenBucket:
+    def per_window(cls, count: int, window_s: float, now: float | None = None) -> TokenBucket:
         """A bucket allowing ``count`` events per ``window_s`` (a venue's published limit)."""
-        return cls(rate=count / window_s, capacity=float(count))
+        return cls(
+            rate=count / window_s, capacity=float(count), stamp=time.monotonic() if now is None else now
+        )
 
     def _refill(self, now: float) -> None:
         if now > self.stamp:

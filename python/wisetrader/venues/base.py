@@ -6,6 +6,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
 
 Network = Literal["mainnet", "testnet"]
@@ -79,20 +80,30 @@ def chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), max(1, size))]
 
 
-def venue_protocol(
-    venue: str, network: Network = "mainnet", ws_base: str | None = None, rest_base: str | None = None
-) -> VenueProtocol:
-    """The protocol object of ``venue`` (binance, bybit, okx), with optional base-URL overrides."""
+def _venue_module(venue: str) -> ModuleType:
     from wisetrader.venues import binance, bybit, okx
 
     modules = {"binance": binance, "bybit": bybit, "okx": okx}
     try:
-        module = modules[venue]
+        return modules[venue]
     except KeyError:
         raise ValueError(f"unknown venue {venue!r}; expected one of {sorted(modules)}") from None
+
+
+def venue_protocol(
+    venue: str, network: Network = "mainnet", ws_base: str | None = None, rest_base: str | None = None
+) -> VenueProtocol:
+    """The protocol object of ``venue`` (binance, bybit, okx), with optional base-URL overrides."""
+    module = _venue_module(venue)
     default = module.ENDPOINTS[network]
     endpoints = Endpoints(
         ws=(ws_base or default.ws).rstrip("/"), rest=(rest_base or default.rest).rstrip("/")
     )
     protocol: VenueProtocol = module.Protocol(endpoints)
     return protocol
+
+
+def venue_rates(venue: str) -> tuple[tuple[int, float], tuple[int, float]]:
+    """Published order-entry limits: ((orders, window s) per account, (requests, window s) per IP)."""
+    module = _venue_module(venue)
+    return module.ORDER_RATE, module.IP_RATE

@@ -23,6 +23,11 @@ def sign(secret: str, payload: str) -> str:
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+# Order-entry rate limits (count, window seconds), which the risk gate turns into shared token buckets.
+ORDER_RATE = (100, 10.0)  # ORDERS: 100 per 10 s per account
+IP_RATE = (6000, 60.0)  # REQUEST_WEIGHT: 6000 per minute per IP (an order weighs 1)
+
+
 class Protocol(VenueProtocol):
     name = "binance"
     # 5 incoming messages/s per connection (pings, pongs and control all count): stay under it.

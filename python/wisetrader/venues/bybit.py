@@ -26,6 +26,11 @@ def sign(secret: str, timestamp_ms: int, api_key: str, recv_window_ms: int, payl
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+# Order-entry rate limits (count, window seconds), which the risk gate turns into shared token buckets.
+ORDER_RATE = (20, 1.0)  # /v5/order/create: 20/s for spot per UID
+IP_RATE = (600, 5.0)  # 600 requests per 5 s per IP
+
+
 class Protocol(VenueProtocol):
     name = "bybit"
     limits = Limits(

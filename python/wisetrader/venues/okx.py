@@ -30,6 +30,11 @@ def inst_id(symbol: str) -> str:
     return symbol.upper().replace("/", "-")
 
 
+# Order-entry rate limits (count, window seconds), which the risk gate turns into shared token buckets.
+ORDER_RATE = (60, 2.0)  # place order: 60 per 2 s per user and instrument
+IP_RATE = (300, 2.0)  # batch endpoints: 300 per 2 s (no IP figure is published)
+
+
 class Protocol(VenueProtocol):
     name = "okx"
     limits = Limits(
