@@ -276,3 +276,61 @@ async def test_replay_drives_the_book_from_a_recording(http: aiohttp.ClientSessi
         apply_levels(mine, snap["bids"], snap["asks"])
         assert mine == recorded
         assert sim.exchange.bad_replay_levels == 0
+
+
+def test_sim_exchange_command_serves_with_a_yaml_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import urllib.request
+
+    config = tmp_path / "sim.yaml"
+    config.write_text("seed: 3\nmarket: {tick_interval_s: 0.05}\nfaults: {snapshot_delay_s: 0.0}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wisetrader", "sim-exchange", "--config", str(config), "--duration", "20"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("sim-exchange listening: REST http://127.0.0.1:")
+        base = line.split()[3]
+        with urllib.request.urlopen(f"{base}/api/v3/exchangeInfo", timeout=5) as r:
+            info = orjson.loads(r.read())
+        assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bad_sim_config_is_a_clear_error(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("faults: {drop_diff_prob: lots}\n")
+    with pytest.raises(ValidationError, match="drop_diff_prob"):
+        SimConfig.from_yaml(bad)
+
+
+async def test_bybit_and_okx_streams_show_dropped_frames_as_sequence_gaps() -> None:
+    config = busy_config()
+    config.faults.drop_diff_prob = 0.3
+    async with SimExchange(config) as sim:
+        async with websockets.connect(f"{sim.ws_url}/v5/public/spot") as ws:
+            _, u = await _bybit_book(ws, "orderbook.50.BTCUSDT")
+            steps = []
+            for _ in range(20):
+                nxt = (await _recv(ws))["data"]["u"]
+                steps.append(nxt - u)
+                u = nxt
+            assert min(steps) >= 1 and max(steps) > 1
+        async with websockets.connect(f"{sim.ws_url}/ws/v5/public") as ws:
+            await ws.send('{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"}]}')
+            await _recv(ws)
+            seq = (await _recv(ws))["data"][0]["seqId"]
+            breaks = 0
+            for _ in range(20):
+                d = (await _recv(ws))["data"][0]
+                breaks += d["prevSeqId"] != seq
+                seq = d["seqId"]
+            assert breaks > 0
