@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from simutil import Rest, quiet_config
 from wisetrader.engine import Market, OrderRouter
 from wisetrader.execution import ExecutorConfig, Fill, LiveExecutor, OrderState, TrackedOrder, client_order_id
@@ -96,3 +98,15 @@ async def test_fills_update_the_gate_and_the_kill_switch_cancels_everything(
     assert router.submit(intent(9, 2_990_000)).reason is Reason.KILL_SWITCH
     assert router.gate.accounts["a"].exposure.open_orders == 0
     assert not sim.exchange.open_orders(sim.exchange.accounts["a"], "BTCUSDT")
+
+
+@given(
+    steps=st.integers(min_value=-(10**15), max_value=10**15),
+    step=st.sampled_from(["0.01", "0.00001", "0.5", "1", "10", "0.05", "1E+2"]),
+)
+def test_market_formats_ticks_and_lots_exactly(steps: int, step: str) -> None:
+    market = Market("binance", "X", "X/Y", Decimal(step), Decimal(step))
+    assert Decimal(market.price(steps)) == steps * Decimal(step)
+    assert "e" not in market.qty(steps).lower()
+    if steps >= 0:
+        assert market.lots(market.qty(steps)) == steps

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
@@ -44,18 +44,48 @@ class Market:
     unified: str  # ccxt's (BTC/USDT)
     tick_size: Decimal
     step_size: Decimal
+    _price: _Grid = field(init=False, repr=False, compare=False)
+    _qty: _Grid = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_price", _Grid.of(self.tick_size))
+        object.__setattr__(self, "_qty", _Grid.of(self.step_size))
 
     def price(self, ticks: int) -> str:
-        return f"{Decimal(ticks) * self.tick_size:f}"
+        return self._price.format(ticks)
 
     def qty(self, lots: int) -> str:
-        return f"{Decimal(lots) * self.step_size:f}"
+        return self._qty.format(lots)
 
     def lots(self, qty: str) -> int:
         lots = Decimal(qty) / self.step_size
         if lots != lots.to_integral_value():
             raise ValueError(f"{self.symbol}: quantity {qty} is off the lot grid")
         return int(lots)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """A step as ``mantissa x 10^-decimals``, to format ``steps x step`` in integer arithmetic only."""
+
+    mantissa: int
+    decimals: int
+
+    @classmethod
+    def of(cls, step: Decimal) -> _Grid:
+        _, digits, exponent = step.normalize().as_tuple()
+        assert isinstance(exponent, int)
+        mantissa = int("".join(map(str, digits)))
+        if exponent > 0:
+            return cls(mantissa * 10**exponent, 0)
+        return cls(mantissa, -exponent)
+
+    def format(self, steps: int) -> str:
+        units = steps * self.mantissa
+        if not self.decimals:
+            return str(units)
+        text = str(abs(units)).rjust(self.decimals + 1, "0")
+        return f"{'-' if units < 0 else ''}{text[: -self.decimals]}.{text[-self.decimals :]}"
 
 
 class OrderRouter:
