@@ -155,6 +155,7 @@ class FeedSession:
         while not self._stop.is_set():
             await _connect_slot(self.protocol)
             reason = "closed"
+            opened = False
             try:
                 async with websockets.connect(
                     self.protocol.ws_url(self.topics),
@@ -164,6 +165,7 @@ class FeedSession:
                     compression=None,
                 ) as ws:
                     self._ws = ws
+                    opened = True
                     self.health.connected = True
                     self.health.connects += 1
                     FEED_CONNECTED.labels(*self._metrics_labels).set(1)
@@ -172,7 +174,7 @@ class FeedSession:
                     if self.health.data_frames:
                         attempt = 0
             except (OSError, TimeoutError, websockets.WebSocketException) as e:
-                self.health.connect_failures += not self.health.connected
+                self.health.connect_failures += not opened
                 self.health.last_error = f"{type(e).__name__}: {e}"
                 reason = "error"
             finally:
@@ -195,7 +197,7 @@ class FeedSession:
                 await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _session(self, ws: websockets.ClientConnection) -> str:
-        if "?streams=" not in self.protocol.ws_url(self.topics):  # Binance takes its topics in the URL
+        if not self.protocol.topics_in_url:
             for message in self.protocol.subscribe_messages(self.topics, self._next_ids(self.topics)):
                 await self._out.take()
                 await ws.send(message)

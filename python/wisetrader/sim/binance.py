@@ -248,7 +248,7 @@ class BinanceFront:
         combined = None
         for conn in self.conns:
             if topic in conn.topics:
-                if getattr(conn, "combined", True):
+                if conn.combined:
                     combined = combined or f'{{"stream":"{topic}","data":{raw}}}'
                     conn.send(combined, diff=isinstance(event, DepthEvent))
                 else:
@@ -271,7 +271,7 @@ class BinanceFront:
         ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
         conn = Conn(ws, self.config.faults, self.exchange.rng)
-        conn.combined = combined  # type: ignore[attr-defined]
+        conn.combined = combined
         conn.topics.update(streams)
         self.conns.add(conn)
         last_pong = time.monotonic()

@@ -23,6 +23,7 @@ class Conn:
         self.rng = rng
         self.conn_id = f"sim{next(_ids)}"
         self.topics: set[str] = set()
+        self.combined = True  # Binance: wrap events as {"stream":...,"data":...} (the /stream endpoint)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.data_frames = 0
         self.dropped = 0

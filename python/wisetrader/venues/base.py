@@ -48,6 +48,8 @@ class VenueProtocol(ABC):
 
     name: str
     limits: Limits
+    # Topics go in the connection URL (Binance combined streams) instead of subscribe messages.
+    topics_in_url: bool = False
     # Application-level ping the client must send, and how often (None: the server pings us instead).
     app_ping: str | None = None
     app_ping_interval_s: float = 20.0

@@ -41,6 +41,7 @@ class Protocol(VenueProtocol):
         idle_timeout_s=60.0,
     )
     app_ping = None  # the server pings every 20 s; websockets answers with the same payload
+    topics_in_url = True
 
     def topics(self, symbol: str, channels: Sequence[str]) -> list[str]:
         return [_CHANNELS[c].format(s=symbol.lower()) for c in channels]
