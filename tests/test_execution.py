@@ -248,3 +248,29 @@ def test_testnet_switch_and_base_url_override_build_the_right_urls() -> None:
     assert all(v.startswith("http://127.0.0.1:1/") for v in local.urls["api"].values())
     with pytest.raises(ValueError):
         LiveExecutor(ExecutorConfig(venue="kraken", account="t")).build_client()
+
+
+async def test_reconcile_loop_keeps_running_and_cancels_orphans(
+    sim: SimExchange, http: aiohttp.ClientSession
+) -> None:
+    import asyncio
+
+    ex = await _executor(sim)
+    task = asyncio.create_task(ex.reconcile_forever(["NOPE/USDT", "BTC/USDT"], 0.05))
+    try:
+        await Rest(http, sim.rest_url).order(
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            price="28000",
+            quantity="0.01",
+            newClientOrderId="wtLate1",
+        )
+        for _ in range(200):  # the loop survives the unknown symbol and finds the orphan
+            if _on_venue(sim, "wtLate1") == ["CANCELED"]:
+                break
+            await asyncio.sleep(0.02)
+        assert _on_venue(sim, "wtLate1") == ["CANCELED"]
+    finally:
+        task.cancel()
+        await ex.close()

@@ -238,3 +238,24 @@ async def test_depth_snapshot_retries_429_and_stops_on_418(sim: SimExchange) -> 
             await fetch_binance_depth(http, sim.rest_url, "btcusdt", limit=10)
         with pytest.raises(SnapshotError, match="no snapshot after 2 attempts"):
             await fetch_binance_depth(http, "http://127.0.0.1:9", "btcusdt", attempts=2, backoff_s=0.01)
+
+
+def test_bybit_and_okx_signers_agree_with_ccxt() -> None:
+    import hashlib
+
+    import ccxt
+    from wisetrader.venues import bybit, okx
+
+    hmac_ = ccxt.Exchange.hmac
+    # Bybit's documented string to sign: timestamp + key + recvWindow + query string.
+    expected = hmac_(
+        b"1658384314791XXXXXXXXXX5000category=option&symbol=BTC-29JUL22-25000-C", b"s3cr3t", hashlib.sha256
+    )
+    assert (
+        bybit.sign("s3cr3t", 1658384314791, "XXXXXXXXXX", 5000, "category=option&symbol=BTC-29JUL22-25000-C")
+        == expected
+    )
+    auth = b'2020-12-08T09:08:57.715ZPOST/api/v5/trade/order{"instId":"BTC-USDT"}'
+    assert okx.sign(
+        "s3cr3t", "2020-12-08T09:08:57.715Z", "post", "/api/v5/trade/order", '{"instId":"BTC-USDT"}'
+    ) == hmac_(auth, b"s3cr3t", hashlib.sha256, "base64")

@@ -257,7 +257,9 @@ class LiveExecutor:
             req.client_id, self.config.account, req.symbol, req.side, req.qty, req.price, bot_id=req.bot_id
         )
         self.orders[req.client_id] = order
-        params: dict[str, Any] = {"clientOrderId": req.client_id, "newOrderRespType": "FULL"}
+        params: dict[str, Any] = {"clientOrderId": req.client_id}
+        if self.config.venue == "binance":
+            params["newOrderRespType"] = "FULL"  # the fills come with the answer
         if req.post_only:
             params["postOnly"] = True
         kind = "limit" if req.price is not None else "market"
@@ -380,7 +382,8 @@ class LiveExecutor:
         self, symbols: list[str], interval_s: float, expected: Callable[[str], bool] | None = None
     ) -> None:
         while True:
-            # The loop must outlive a bad minute at the venue; the next round tries again.
-            with contextlib.suppress(ccxt_errors.BaseError, AccountStopped, RateLimited):
-                await self.reconcile(symbols, expected)
+            # The loop must outlive a bad symbol or a bad minute at the venue; the next round tries again.
+            for symbol in symbols:
+                with contextlib.suppress(ccxt_errors.BaseError, AccountStopped, RateLimited):
+                    await self.reconcile([symbol], expected)
             await asyncio.sleep(interval_s)
