@@ -259,3 +259,14 @@ def test_bybit_and_okx_signers_agree_with_ccxt() -> None:
     assert okx.sign(
         "s3cr3t", "2020-12-08T09:08:57.715Z", "post", "/api/v5/trade/order", '{"instId":"BTC-USDT"}'
     ) == hmac_(auth, b"s3cr3t", hashlib.sha256, "base64")
+
+
+async def test_binance_server_shutdown_is_announced_then_the_session_reconnects(sim: SimExchange) -> None:
+    protocol = venue_protocol("binance", ws_base=sim.ws_url)
+    session = FeedSession(protocol, protocol.topics("BTCUSDT", ["book"]), Collector())
+    task = await _running(session)
+    await _until(lambda: session.health.data_frames > 2)
+    sim.disconnect_all()
+    await _until(lambda: session.health.connects == 2)
+    await _stop(session, task)
+    assert session.health.other_frames == 1  # the serverShutdown event, not forwarded as data

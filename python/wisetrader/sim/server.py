@@ -11,7 +11,7 @@ from wisetrader.sim.binance import BinanceFront
 from wisetrader.sim.bybit import BybitFront
 from wisetrader.sim.config import SimConfig
 from wisetrader.sim.conn import Conn
-from wisetrader.sim.exchange import Exchange
+from wisetrader.sim.exchange import Exchange, now_ms
 from wisetrader.sim.okx import OkxFront
 
 
@@ -59,7 +59,9 @@ class SimExchange:
                 self.exchange.tick()
 
     def disconnect_all(self) -> None:
-        """Cut every WebSocket connection (the venue going away)."""
+        """Cut every WebSocket connection (the venue going away; Binance announces it first)."""
+        for conn in self.binance.conns:
+            conn.send(f'{{"e":"serverShutdown","E":{now_ms()}}}')
         for conn in self.conns():
             conn.close_soon()
 
