@@ -23,6 +23,43 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def report(
+    store: str = typer.Option("", help="store DSN (chdb://PATH or http(s)://...); default from settings"),
+    database: str = typer.Option("", help="ClickHouse database; default from settings"),
+    capital: float = typer.Option(
+        10_000.0, help="starting capital in the quote currency (for returns and ratios)"
+    ),
+    method: str = typer.Option("fifo", help="realized P&L method: fifo or average"),
+    start: str | None = typer.Option(None, help="ISO date/time (UTC), inclusive"),
+    end: str | None = typer.Option(None, help="ISO date/time (UTC), exclusive"),
+    bot: str | None = typer.Option(None, help="only this bot"),
+    symbol: str | None = typer.Option(None, help="only this symbol"),
+    account: str | None = typer.Option(None, help="only this account"),
+    user: str | None = typer.Option(None, help="only this user"),
+    quote: str | None = typer.Option(None, help="quote currency, when fills have several"),
+    mark: Annotated[
+        list[str] | None, typer.Option(help="venue:symbol=price to mark open positions (default: last fill)")
+    ] = None,
+    out: str = typer.Option("report", help="folder for the PNG charts"),
+) -> None:
+    """Summarize P&L and risk metrics from the store; write equity/drawdown and P&L-by-bot charts."""
+    from wisetrader.analytics.report import run_cli
+
+    run_cli(
+        store=store,
+        database=database,
+        capital=capital,
+        method=method,
+        start=start,
+        end=end,
+        quote=quote,
+        where={"bot_id": bot, "symbol": symbol, "account_id": account, "user_id": user},
+        marks=mark or [],
+        out=out,
+    )
+
+
 @app.command("sim-exchange")
 def sim_exchange(
     config: Annotated[Path | None, typer.Option(help="YAML file overriding SimConfig fields")] = None,
