@@ -27,7 +27,7 @@ class Listener:
     def decision(self, intent: Intent, decision: Decision) -> None:
         self.decisions.append((intent.client_id, decision.reason))
 
-    def order_update(self, order: TrackedOrder) -> None:
+    def order_update(self, order: TrackedOrder, intent: Intent | None) -> None:
         self.updates.append((order.client_id, order.state))
 
     def fill(self, fill: Fill, intent: Intent | None) -> None:
@@ -110,3 +110,57 @@ def test_market_formats_ticks_and_lots_exactly(steps: int, step: str) -> None:
     assert "e" not in market.qty(steps).lower()
     if steps >= 0:
         assert market.lots(market.qty(steps)) == steps
+
+
+async def test_router_news_goes_onto_the_bus_as_valid_events() -> None:
+    from wisetrader.bus import InProcessBus
+    from wisetrader.engine.publisher import BusPublisher
+    from wisetrader.events import Family, decode, encode
+
+    bus = InProcessBus(1024)
+    await bus.start()
+    consumer = await bus.consumer("test", [Family.ORDERS, Family.FILLS])
+    async with SimExchange(quiet_config()) as sim, aiohttp.ClientSession() as session:
+        gate = RiskGate()
+        gate.add_instrument(Instrument("binance", "BTCUSDT", BTC.tick_size, BTC.step_size))
+        gate.add_account("a", "binance")
+        gate.on_book("binance", "BTCUSDT", 2_999_900, 3_000_100)
+        executor = LiveExecutor(
+            ExecutorConfig(
+                venue="binance", account="a", api_key="keya", secret="secreta", rest_base=sim.rest_url
+            )
+        )
+        await executor.start()
+        publisher = BusPublisher(bus, {("binance", "BTCUSDT"): BTC})
+        publisher.start()
+        router = OrderRouter(gate, {"a": executor}, {("binance", "BTCUSDT"): BTC}, publisher)
+        try:
+            await Rest(session, sim.rest_url, key="keyb", secret="secretb").order(
+                side="SELL", type="LIMIT", timeInForce="GTC", price="29990", quantity="0.01"
+            )
+            router.submit(intent(1, 2_999_000))  # crosses the resting sell: fills at once
+            router.submit(intent(2, 3_500_000))  # refused by the price band
+            await router.drain()
+            await publisher.close()
+        finally:
+            await executor.close()
+    events = [d.event for d in await consumer.poll(100, 1.0)]
+    for event in events:
+        assert decode(encode(event)) == event  # valid against the schema
+    kinds = [(e.type, getattr(e, "rule", None) or getattr(e, "status", None)) for e in events]
+    assert kinds.count(("order_intent", None)) == 2
+    assert ("risk_decision", "ok") in kinds and ("risk_decision", "price_band") in kinds
+    assert ("order_update", "filled") in kinds
+    fills = [e for e in events if e.type == "fill"]
+    assert len(fills) == 1
+    fill = fills[0]
+    assert (fill.venue, fill.price, fill.qty, fill.base, fill.quote, fill.liquidity) == (  # type: ignore[attr-defined]
+        "binance-spot",
+        Decimal("29990"),
+        Decimal("0.01"),
+        "BTC",
+        "USDT",
+        "taker",
+    )
+    assert fill.fee == Decimal("0.00001") and fill.fee_currency == "BTC"  # type: ignore[attr-defined]
+    await bus.close()

@@ -31,7 +31,7 @@ class RouterListener(Protocol):
     """Where the router reports (the bus publisher in the engine)."""
 
     def decision(self, intent: Intent, decision: Decision) -> None: ...
-    def order_update(self, order: TrackedOrder) -> None: ...
+    def order_update(self, order: TrackedOrder, intent: Intent | None) -> None: ...
     def fill(self, fill: Fill, intent: Intent | None) -> None: ...
 
 
@@ -144,7 +144,7 @@ class OrderRouter:
         if order.state.terminal:
             self.gate.on_order_closed(order.client_id)
         if self.listener is not None:
-            self.listener.order_update(order)
+            self.listener.order_update(order, self.intents.get(order.client_id))
 
     def fill(self, fill: Fill) -> None:
         intent = self.intents.get(fill.client_id)
