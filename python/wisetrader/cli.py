@@ -74,6 +74,15 @@ def sim_exchange(
     run_sim_exchange(config, port, duration)
 
 
+def _register() -> None:
+    from wisetrader.marketdata.replay import replay_command
+
+    app.command("replay")(replay_command)
+
+
+_register()
+
+
 def main() -> None:
     app()
 
