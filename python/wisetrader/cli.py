@@ -71,6 +71,17 @@ def report(
     )
 
 
+@app.command("run")
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML file: bots, risk limits, simulator")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Run bots live against the in-process simulator (embedded defaults), log progress, summarize."""
+    from wisetrader.engine.run import run_command
+
+    run_command(config, duration)
+
+
 @app.command("sim-exchange")
 def sim_exchange(
     config: Annotated[Path | None, typer.Option(help="YAML file overriding SimConfig fields")] = None,
