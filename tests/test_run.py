@@ -38,3 +38,39 @@ def test_run_config_file_and_its_errors(tmp_path: Path) -> None:
     failed = _run("--config", str(bad), "--duration", "1")
     assert failed.returncode == 2 and "invalid configuration" in failed.stderr and "grids" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_streamer_service_serves_metrics_and_stops_on_sigterm() -> None:
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:  # a free port for the metrics endpoint
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.streamer", "--metrics-port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert proc.stdout is not None
+        assert orjson.loads(proc.stdout.readline())["event"] == "streamer_started"
+        metrics = ""
+        for _ in range(100):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                metrics = r.read().decode()
+            if 'wisetrader_feed_connected{feed="binance",venue="binance"} 1.0' in metrics:
+                break
+            time.sleep(0.1)
+        assert 'wisetrader_feed_connected{feed="binance",venue="binance"} 1.0' in metrics
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        stopped = orjson.loads(out.strip().splitlines()[-1])
+        assert stopped["event"] == "streamer_stopped" and set(stopped["summary"]["bots"]) == {"1", "2"}
+    finally:
+        if proc.poll() is None:
+            proc.kill()

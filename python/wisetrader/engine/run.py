@@ -88,7 +88,11 @@ class RunConfig(BaseModel):
         return cls.model_validate(yaml.safe_load(path.read_text()) or {})
 
 
-async def run(config: RunConfig, duration_s: float | None) -> dict[str, Any]:
+async def run(
+    config: RunConfig, duration_s: float | None, stop: asyncio.Event | None = None
+) -> dict[str, Any]:
+    """Run until ``duration_s`` has passed or ``stop`` is set; return the summary."""
+    stop = stop or asyncio.Event()
     sim_config = config.sim
     account = sim_config.accounts[0]
     markets = {
@@ -142,10 +146,10 @@ async def run(config: RunConfig, duration_s: float | None) -> dict[str, Any]:
         ]
         started = time.monotonic()
         try:
-            while duration_s is None or time.monotonic() - started < duration_s:
-                await asyncio.sleep(
-                    min(config.log_every_s, max(0.01, (duration_s or 1e9) - (time.monotonic() - started)))
-                )
+            while not stop.is_set() and (duration_s is None or time.monotonic() - started < duration_s):
+                left = (duration_s or 1e9) - (time.monotonic() - started)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), min(config.log_every_s, max(0.01, left)))
                 best = {s: feed.md.best_bid(s) for s in symbols}
                 print(
                     f"[{time.monotonic() - started:6.1f}s] bid={best} orders={len(executor.orders)} "
@@ -171,7 +175,9 @@ async def run(config: RunConfig, duration_s: float | None) -> dict[str, Any]:
             "fills": sum(len(o.fills) for o in executor.orders.values()),
             "risk_rejections": {r.value: n for r, n in gate.rejections.items()},
             "events_published": publisher.published,
-            "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)},
+            "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
+            if engine.latency.samples
+            else None,
         }
     await bus.close()
     return summary
