@@ -1,0 +1,122 @@
+"""Book path: raw Binance diff-depth frames -> decoded -> book updated -> best bid/ask read, per frame.
+
+Every subject runs in its own process on the same frames (see ``bench.worker``): a long synthetic Binance
+spot stream and the real NKNUSDT recording (its in-sync depth frames, replayed until long enough).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from bench.books import SUBJECTS, load, missing_requirement
+from bench.registry import REPO_ROOT, Context, Missing, Outcome, Result, suite
+from bench.streams.calibration import read_recording
+from bench.streams.generator import write_stream
+
+RECORDING = REPO_ROOT / "tests" / "data" / "recordings" / "binance-spot" / "NKNUSDT.rec"
+
+
+def synthetic_stream(ctx: Context) -> Path:
+    path = ctx.cache_dir / f"binance-spot-{ctx.frames}-seed{ctx.seed}.rec"
+    return path if path.exists() else write_stream(path, "binance-spot", ctx.frames, ctx.seed)
+
+
+def recorded_stream(ctx: Context, min_frames: int) -> Path:
+    """The recording's snapshot and the depth frames that follow it in sync, repeated to ``min_frames``."""
+    path = ctx.cache_dir / f"recorded-{RECORDING.stem}-{min_frames}.rec"
+    if path.exists():
+        return path
+    snapshot: bytes | None = None
+    last_id = 0
+    frames: list[bytes] = []
+    for payload in read_recording(RECORDING):
+        msg = orjson.loads(payload)
+        if "lastUpdateId" in msg:
+            snapshot, last_id = payload, int(msg["lastUpdateId"])
+        elif (
+            snapshot is not None
+            and msg.get("data", {}).get("e") == "depthUpdate"
+            and msg["data"]["u"] > last_id
+        ):
+            frames.append(payload)
+    if snapshot is None or not frames:
+        raise RuntimeError(f"{RECORDING} holds no snapshot followed by depth frames")
+    repeated = frames * max(1, math.ceil(min_frames / len(frames)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(b"0 %s\n" % p for p in [snapshot, *repeated]))
+    return path
+
+
+def run_subject(subject: str, stream: Path, runs: int) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.worker", subject, str(stream), str(runs)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{subject} failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+    raw = orjson.loads(proc.stdout)
+    assert isinstance(raw, dict)
+    return raw
+
+
+def to_result(case: str, raw: dict[str, object]) -> Result:
+    runs = [float(v) for v in raw["ns_per_frame"]]  # type: ignore[attr-defined]
+    median = statistics.median(runs)
+    peak, base = float(raw["peak_rss_kib"]), float(raw["base_rss_kib"])  # type: ignore[arg-type]
+    return Result(
+        suite="book",
+        case=case,
+        subject=str(raw["name"]),
+        role=raw["role"],  # type: ignore[arg-type]
+        metrics={
+            "frames_per_s": 1e9 / median,
+            "ns_per_frame": median,
+            "peak_rss_mib": peak / 1024,
+            "book_mib": max(0.0, peak - base) / 1024,
+        },
+        detail={
+            "version": raw["version"],
+            "frames": raw["frames"],
+            "runs_ns_per_frame": runs,
+            "best": raw["best"],
+        },
+    )
+
+
+def check_agreement(results: list[Result]) -> None:
+    """Every subject that keeps a book must end on the same best bid/ask as the first one."""
+    books = [r for r in results if r.role != "floor"]
+    for r in books:
+        r.detail["agrees"] = r.detail["best"] == books[0].detail["best"]
+
+
+@suite("book", "Raw Binance depth frames -> decode -> book -> best bid/ask, per frame, ours and the peers'")
+def book(ctx: Context) -> Outcome:
+    out = Outcome()
+    subjects = []
+    for subject in SUBJECTS:
+        module = load(subject)
+        absent = missing_requirement(module)
+        if absent is None:
+            subjects.append(subject)
+        else:
+            out.missing.append(
+                Missing("book", module.NAME, f"{absent} is not installed (pip install '.[bench]')")
+            )
+    cases = {
+        f"binance-spot synthetic, {ctx.frames:,} frames": synthetic_stream(ctx),
+        f"binance-spot recorded {RECORDING.stem}, {ctx.frames:,} frames": recorded_stream(ctx, ctx.frames),
+    }
+    for case, stream in cases.items():
+        results = [to_result(case, run_subject(s, stream, ctx.runs)) for s in subjects]
+        check_agreement(results)
+        out.results += results
+    return out
