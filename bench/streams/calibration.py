@@ -30,6 +30,7 @@ class StreamStats:
     distance_ticks_quantiles: tuple[float, ...]  # distance of an update from its side's best, at QUANTILES
     inside_spread_share: float  # updates that improve on the best (negative distance)
     delete_share: float  # updates with quantity zero
+    absent_delete_share: float  # deletes of a price the book did not hold (normal on every venue)
     insert_share: float  # updates that add a price the book did not hold
     bid_share: float
 
@@ -60,6 +61,7 @@ class Samples:
     distances: list[float] = field(default_factory=list)
     inside: int = 0
     deletes: int = 0
+    absent_deletes: int = 0
     inserts: int = 0
     bid_updates: int = 0
     total: int = 0
@@ -69,6 +71,7 @@ class Samples:
         self.distances += other.distances
         self.inside += other.inside
         self.deletes += other.deletes
+        self.absent_deletes += other.absent_deletes
         self.inserts += other.inserts
         self.bid_updates += other.bid_updates
         self.total += other.total
@@ -82,6 +85,7 @@ class Samples:
             distance_ticks_quantiles=quantiles(self.distances),
             inside_spread_share=self.inside / n,
             delete_share=self.deletes / n,
+            absent_delete_share=self.absent_deletes / n,
             insert_share=self.inserts / n,
             bid_share=self.bid_updates / n,
         )
@@ -118,7 +122,7 @@ def collect(messages: Iterable[BookMessage]) -> Samples:
                     out.inside += distance < 0
                 if qty == 0:
                     out.deletes += 1
-                    side.pop(price, None)
+                    out.absent_deletes += side.pop(price, None) is None
                 else:
                     out.inserts += price not in side
                     side[price] = qty
@@ -161,6 +165,7 @@ class Profile:
     levels_per_frame: tuple[float, ...]  # at PROFILE_QUANTILES
     distance_ticks: tuple[float, ...]  # at PROFILE_QUANTILES
     delete_share: float
+    absent_delete_share: float
     insert_share: float
     bid_share: float
 
@@ -179,6 +184,7 @@ class Profile:
             levels_per_frame=floats("levels_per_frame"),
             distance_ticks=floats("distance_ticks"),
             delete_share=float(str(raw["delete_share"])),
+            absent_delete_share=float(str(raw["absent_delete_share"])),
             insert_share=float(str(raw["insert_share"])),
             bid_share=float(str(raw["bid_share"])),
         )
@@ -197,6 +203,7 @@ def calibrate(root: Path, venue: str) -> Profile:
         levels_per_frame=_fine_quantiles(samples.per_frame),
         distance_ticks=_fine_quantiles(samples.distances),
         delete_share=round(stats.delete_share, 4),
+        absent_delete_share=round(stats.absent_delete_share, 4),
         insert_share=round(stats.insert_share, 4),
         bid_share=round(stats.bid_share, 4),
     )

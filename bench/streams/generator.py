@@ -112,15 +112,35 @@ class StreamGenerator:
         asks = [(p, self.asks.qty[p]) for p in self.asks.ticks]
         return self.venue.encode(self.venue.instrument, self.seq, bids, asks, True)
 
+    @staticmethod
+    def _untouched(side: _Side, target: int, out: dict[int, int]) -> int | None:
+        """The level nearest ``target`` not yet changed in this frame, searching outward from the top."""
+        price = side.nearest(target)
+        if price not in out:
+            return price
+        i = bisect.bisect_left(side.ticks, price)
+        step = -1 if side.is_bid else 1
+        while 0 <= i < len(side.ticks) and side.ticks[i] in out:
+            i += step
+        return side.ticks[i] if 0 <= i < len(side.ticks) else None
+
     def _update(self, side: _Side, other: _Side, best: int, out: dict[int, int]) -> None:
         rng = self.rng
         distance = round(self.distance())
         target = side.price_at(best, distance)
         roll = rng.random()
+        if roll < self.profile.absent_delete_share and distance >= 0:
+            # A delete of a price the book does not hold: normal on every venue, and books must ignore it.
+            price = target
+            while price in side.qty or price in out:
+                price += -1 if side.is_bid else 1
+            out[price] = 0
+            return
         if roll < self.profile.delete_share and len(side.ticks) > MIN_LEVELS and distance >= 0:
-            price = side.nearest(target)
-            if price == side.best() and len(side.ticks) <= MIN_LEVELS + 1:
+            found = self._untouched(side, target, out)
+            if found is None:
                 return
+            price = found
             side.delete(price)
             out[price] = 0
             return
@@ -130,15 +150,10 @@ class StreamGenerator:
             while price in side.qty:
                 price += 1 if rng.random() < 0.5 else -1
         else:
-            price = side.nearest(target)
-            if price in out:  # already changed in this frame: take the next level further out
-                i = bisect.bisect_left(side.ticks, price)
-                step = -1 if side.is_bid else 1
-                while 0 <= i < len(side.ticks) and side.ticks[i] in out:
-                    i += step
-                if not 0 <= i < len(side.ticks):
-                    return
-                price = side.ticks[i]
+            found = self._untouched(side, target, out)
+            if found is None:
+                return
+            price = found
         # Never cross the book: a bid stays below the best ask and an ask above the best bid.
         opposite = other.best()
         if side.is_bid and price >= opposite:
