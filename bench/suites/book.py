@@ -27,9 +27,9 @@ def synthetic_stream(ctx: Context) -> Path:
     return path if path.exists() else write_stream(path, "binance-spot", ctx.frames, ctx.seed)
 
 
-def recorded_stream(ctx: Context, min_frames: int) -> Path:
-    """The recording's snapshot and the depth frames that follow it in sync, repeated to ``min_frames``."""
-    path = ctx.cache_dir / f"recorded-{RECORDING.stem}-{min_frames}.rec"
+def recorded_stream(ctx: Context, n_frames: int) -> Path:
+    """The recording's snapshot and the in-sync depth frames after it, replayed to exactly ``n_frames``."""
+    path = ctx.cache_dir / f"recorded-{RECORDING.stem}-{n_frames}.rec"
     if path.exists():
         return path
     snapshot: bytes | None = None
@@ -47,7 +47,7 @@ def recorded_stream(ctx: Context, min_frames: int) -> Path:
             frames.append(payload)
     if snapshot is None or not frames:
         raise RuntimeError(f"{RECORDING} holds no snapshot followed by depth frames")
-    repeated = frames * max(1, math.ceil(min_frames / len(frames)))
+    repeated = (frames * math.ceil(n_frames / len(frames)))[:n_frames]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(b"0 %s\n" % p for p in [snapshot, *repeated]))
     return path
@@ -95,7 +95,12 @@ def check_agreement(results: list[Result]) -> None:
     """Every subject that keeps a book must end on the same best bid/ask as the first one."""
     books = [r for r in results if r.role != "floor"]
     for r in books:
-        r.detail["agrees"] = r.detail["best"] == books[0].detail["best"]
+        mine, first = r.detail["best"], books[0].detail["best"]
+        assert isinstance(mine, list) and isinstance(first, list)
+        r.detail["agrees"] = all(
+            a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12)
+            for a, b in zip(mine, first, strict=True)
+        )
 
 
 @suite("book", "Raw Binance depth frames -> decode -> book -> best bid/ask, per frame, ours and the peers'")

@@ -1,0 +1,85 @@
+"""The harness end to end on a tiny input: it runs, writes its files, and its numbers are sane.
+
+Timings are never asserted; only that every number is positive and finite, that the subjects keeping a
+book agree on the final best bid/ask, and that peers which are not installed are reported as missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.books import SUBJECTS, load
+from bench.readme import END, START, latest_full_run, render, rewrite
+from bench.registry import REPO_ROOT, load_suites
+from bench.report import read_json
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    cmd = [sys.executable, "-m", "bench", "--quick", "--suite", "book", "--frames", "300", "--runs", "2"]
+    cmd += ["--out", str(out), "--cache", str(out / "cache")]
+    subprocess.run(cmd, cwd=REPO_ROOT, check=True, capture_output=True)
+    return out
+
+
+def test_quick_run_writes_json_markdown_and_chart(quick_run: Path) -> None:
+    (json_path,) = quick_run.glob("*.json")
+    assert json_path.with_suffix(".md").read_text().startswith("# Benchmark results")
+    assert json_path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    run = read_json(json_path)
+    assert run.meta["mode"] == "quick" and run.meta["suites"] == ["book"]
+
+
+def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
+    run = read_json(next(quick_run.glob("*.json")))
+    assert len({r.case for r in run.results}) == 2
+    for r in run.results:
+        assert r.metrics["ns_per_frame"] > 0 and r.metrics["frames_per_s"] > 0
+        assert all(math.isfinite(v) and v >= 0 for v in r.metrics.values()), r
+        assert r.detail["frames"] == 300
+        if r.role != "floor":
+            assert r.detail["agrees"] is True, f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
+
+
+def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:
+    run = read_json(next(quick_run.glob("*.json")))
+    measured = {r.subject for r in run.results}
+    missing = {m.subject for m in run.missing}
+    for subject in SUBJECTS:
+        module = load(subject)
+        installed = all(importlib.util.find_spec(name) is not None for name in module.REQUIRES)
+        assert (module.NAME in measured) == installed
+        assert (module.NAME in missing) == (not installed)
+
+
+def test_readme_block_is_generated_from_the_latest_full_run(quick_run: Path, tmp_path: Path) -> None:
+    raw = orjson.loads(next(quick_run.glob("*.json")).read_bytes())
+    raw["meta"]["mode"] = "full"
+    (tmp_path / "2020-01-01-x.json").write_bytes(orjson.dumps(raw))
+    path, run = latest_full_run(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{START}\nstale table\n{END}\nafter\n")
+    assert rewrite(readme, render(path, run))
+    text = readme.read_text()
+    assert "stale table" not in text and text.startswith("# title\n\nbefore\n") and text.endswith("after\n")
+    assert "orjson parse only (floor)" in text and "2020-01-01-x.json" in text
+    assert not rewrite(readme, render(path, run))  # idempotent
+
+
+def test_unknown_suite_is_a_clear_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--suite", "nope", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and "unknown suite" in proc.stderr
+    assert "book" in load_suites()
