@@ -48,6 +48,7 @@ def run(
     if unknown:
         raise typer.BadParameter(f"unknown suite(s) {unknown}; known: {sorted(suites)}", param_hint="--suite")
     mode = QUICK if quick else FULL
+    mode_name = "quick" if quick else "full"
     context = Context(
         quick=quick,
         frames=frames or mode["frames"],
@@ -66,7 +67,12 @@ def run(
     for m in total.missing:
         typer.echo(f"   not measured: {m.suite} / {m.subject}: {m.reason}", err=True)
     json_path, md_path, _ = write_all(
-        Run(machine_meta("quick" if quick else "full", chosen), total.results, total.missing), out
+        Run(
+            machine_meta(mode_name, chosen, all_suites=set(chosen) == set(suites)),
+            total.results,
+            total.missing,
+        ),
+        out,
     )
     typer.echo(md_path.read_text())
     typer.echo(f"wrote {json_path} and {md_path}", err=True)

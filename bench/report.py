@@ -29,7 +29,7 @@ class Run:
     missing: list[Missing]
 
 
-def machine_meta(mode: str, suites: list[str]) -> dict[str, Any]:
+def machine_meta(mode: str, suites: list[str], all_suites: bool) -> dict[str, Any]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -46,6 +46,7 @@ def machine_meta(mode: str, suites: list[str]) -> dict[str, Any]:
         "platform": platform.platform(),
         "mode": mode,
         "suites": suites,
+        "all_suites": all_suites,
     }
 
 
@@ -70,8 +71,14 @@ def ratio_to_best_peer(results: list[Result], r: Result) -> float | None:
 
 def write_json(run: Run, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = run.meta["date"][:10]
-    path = out_dir / f"{stamp}-{run.meta['machine']}.json"
+    # A full run of every suite is `<date>-<machine>.json`; quick or partial runs say so in the name, so
+    # they never overwrite the day's full results.
+    name = f"{run.meta['date'][:10]}-{run.meta['machine']}"
+    if run.meta["mode"] != "full":
+        name += f"-{run.meta['mode']}"
+    if not run.meta.get("all_suites", True):
+        name += "-" + "-".join(run.meta["suites"])
+    path = out_dir / f"{name}.json"
     body = {
         "meta": run.meta,
         "results": [
@@ -85,10 +92,7 @@ def write_json(run: Run, out_dir: Path) -> Path:
 
 def read_json(path: Path) -> Run:
     raw = orjson.loads(path.read_bytes())
-    results = [
-        Result(**{k: v for k, v in r.items() if k != "ratio_to_best_peer"})
-        for r in raw["results"]
-    ]
+    results = [Result(**{k: v for k, v in r.items() if k != "ratio_to_best_peer"}) for r in raw["results"]]
     missing = [Missing(**m) for m in raw["missing"]]
     return Run(raw["meta"], results, missing)
 

@@ -46,7 +46,9 @@ def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
         assert all(math.isfinite(v) and v >= 0 for v in r.metrics.values()), r
         assert r.detail["frames"] == 300
         if r.role != "floor":
-            assert r.detail["agrees"] is True, f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
+            assert r.detail["agrees"] is True, (
+                f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
+            )
 
 
 def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,11 +67,11 @@ def _chain_ids(venue: str, frames: list[bytes]) -> None:
             last = m["data"]["u"]
     elif venue == "bybit":
         assert msgs[0]["type"] == "snapshot"
-        for prev, m in zip(msgs, msgs[1:], strict=False):
+        for prev, m in itertools.pairwise(msgs):
             assert m["type"] == "delta" and m["data"]["u"] == prev["data"]["u"] + 1
     else:
         assert msgs[0]["action"] == "snapshot" and msgs[0]["data"][0]["prevSeqId"] == -1
-        for prev, m in zip(msgs, msgs[1:], strict=False):
+        for prev, m in itertools.pairwise(msgs):
             assert m["action"] == "update" and m["data"][0]["prevSeqId"] == prev["data"][0]["seqId"]
 
 
