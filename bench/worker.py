@@ -54,7 +54,7 @@ def measure(subject: str, stream: Path, runs: int) -> dict[str, object]:
     ns_per_frame: list[float] = []
     best = (math.nan, math.nan)
     for _ in range(runs):
-        run = module.make(snapshot)  # a fresh book each run; building it is not timed
+        run = module.make(snapshot, frames)  # a fresh book each run; building it is not timed
         gc.collect()
         start = time.perf_counter_ns()
         best = run(frames)

@@ -6,7 +6,6 @@ book agree on the final best bid/ask, and that peers which are not installed are
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench.books import SUBJECTS, load
+from bench.books import SUBJECTS, load, missing_requirement
 from bench.readme import END, START, latest_full_run, render, rewrite
 from bench.registry import REPO_ROOT, load_suites
 from bench.report import read_json
@@ -57,7 +56,7 @@ def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:
     missing = {m.subject for m in run.missing}
     for subject in SUBJECTS:
         module = load(subject)
-        installed = all(importlib.util.find_spec(name) is not None for name in module.REQUIRES)
+        installed = missing_requirement(module) is None
         assert (module.NAME in measured) == installed
         assert (module.NAME in missing) == (not installed)
 

@@ -26,7 +26,7 @@ def test_orjson_decode_of_one_depth_frame(benchmark: Any) -> None:
 
 @pytest.mark.parametrize("subject", [orjson_floor, sorted_dict], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_book_subject_over_2000_frames(benchmark: Any, subject: Any) -> None:
-    run = subject.make(SNAPSHOT)
+    run = subject.make(SNAPSHOT, DELTAS)
     bid, ask = benchmark(run, DELTAS)
     if subject.ROLE != "floor":
         assert 0 < bid < ask

@@ -22,7 +22,7 @@ def version() -> str:
     return f"ccxt {ccxt.__version__}"
 
 
-def make(snapshot: bytes) -> Runner:
+def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
     from ccxt.async_support.base.ws.order_book import OrderBook
 
     body = orjson.loads(snapshot)

@@ -23,7 +23,7 @@ def version() -> str:
     return f"cryptofeed {dist_version('cryptofeed')}, order_book {dist_version('order_book')}"
 
 
-def make(snapshot: bytes) -> Runner:
+def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
     from cryptofeed.types import OrderBook
 
     body = orjson.loads(snapshot)

@@ -26,7 +26,7 @@ def version() -> str:
     return f"nautilus_trader {nautilus_trader.__version__}"
 
 
-def make(snapshot: bytes) -> Runner:
+def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
     from nautilus_trader.model.book import OrderBook
     from nautilus_trader.model.data import BookOrder
     from nautilus_trader.model.enums import BookType, OrderSide

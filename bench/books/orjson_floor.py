@@ -18,7 +18,7 @@ def version() -> str:
     return str(orjson.__version__)
 
 
-def make(snapshot: bytes) -> Runner:
+def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
     def run(frames: Sequence[bytes]) -> tuple[float, float]:
         loads = orjson.loads
         for frame in frames:

@@ -20,7 +20,7 @@ def version() -> str:
     return f"sortedcontainers {sortedcontainers.__version__}"
 
 
-def make(snapshot: bytes) -> Runner:
+def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
     body = orjson.loads(snapshot)
     bids = SortedDict({-float(p): float(q) for p, q in body["bids"]})
     asks = SortedDict({float(p): float(q) for p, q in body["asks"]})
