@@ -9,7 +9,7 @@ import typer
 
 
 def run_bench(args: list[str]) -> None:
-    """Forward ``args`` to ``python -m bench``, finding ``bench/`` in the working directory or the checkout."""
+    """Forward ``args`` to ``python -m bench``; ``bench/`` is found in the cwd or in the checkout."""
     try:
         from bench.cli import main
     except ImportError:

@@ -20,7 +20,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
 def bench(ctx: typer.Context) -> None:
     """Benchmark harness (same as `python -m bench`; needs the source checkout): ours against the peers."""
     from wisetrader.bench_entry import run_bench
