@@ -40,7 +40,8 @@ def run(
     """Run every suite (or the chosen ones) and write JSON, Markdown and a PNG chart to OUT."""
     if ctx.invoked_subcommand is not None:
         return
-    from bench.report import Run, machine_meta, write_all
+    from bench.registry import TARGETS
+    from bench.report import Run, check_targets, machine_meta, write_all
 
     suites = load_suites()
     chosen = suite or list(suites)
@@ -71,6 +72,7 @@ def run(
             machine_meta(mode_name, chosen, all_suites=set(chosen) == set(suites)),
             total.results,
             total.missing,
+            check_targets(total.results, [t for t in TARGETS if t.suite in chosen]),
         ),
         out,
     )

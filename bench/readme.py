@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.registry import REPO_ROOT, Result
-from bench.report import RESULTS_DIR, Run, read_json, table
+from bench.report import RESULTS_DIR, Run, read_json, table, targets_table
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -34,6 +34,8 @@ def render(path: Path, run: Run) -> str:
         cases.setdefault(f"{r.suite}: {r.case}", []).append(r)
     for title, rows in cases.items():
         lines += [f"**{title}**", "", table(run.results, rows), ""]
+    if run.targets:
+        lines += ["**Targets**", "", targets_table(run.targets), ""]
     if run.missing:
         lines.append(
             "Not measured in that run: " + "; ".join(f"{x.subject} ({x.reason})" for x in run.missing)

@@ -67,6 +67,28 @@ class Outcome:
     missing: list[Missing] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A promise from the issue, checked against a run: ``subject``'s ``metric`` (or, with
+    ``metric="ratio_to_best_peer"``, its ratio to the best peer) must reach ``threshold``, at least when
+    ``higher_is_better`` and at most otherwise. The worst case over the suite's cases counts."""
+
+    suite: str
+    goal: str
+    subject: str
+    metric: str
+    threshold: float
+    higher_is_better: bool = True
+
+
+TARGETS: list[Target] = []
+
+
+def target(t: Target) -> None:
+    """Declare a target next to the suite that measures it."""
+    TARGETS.append(t)
+
+
 SuiteFn = Callable[[Context], Outcome]
 
 

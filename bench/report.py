@@ -9,13 +9,13 @@ import datetime as dt
 import math
 import platform
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.registry import Missing, Result
+from bench.registry import Missing, Result, Target
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -27,6 +27,7 @@ class Run:
     meta: dict[str, Any]
     results: list[Result]
     missing: list[Missing]
+    targets: list[dict[str, Any]] = field(default_factory=list)  # from check_targets
 
 
 def machine_meta(mode: str, suites: list[str], all_suites: bool) -> dict[str, Any]:
@@ -69,6 +70,41 @@ def ratio_to_best_peer(results: list[Result], r: Result) -> float | None:
     return mine / theirs if r.higher_is_better else theirs / mine
 
 
+def check_targets(results: list[Result], targets: list[Target]) -> list[dict[str, Any]]:
+    """Each target with its measured value (the worst case over the cases) and how far it got:
+    ``attainment`` is value/threshold (threshold/value for lower-is-better); 1.0 or more is met."""
+    out = []
+    for t in targets:
+        values = []
+        for r in results:
+            if r.subject != t.subject:
+                continue
+            v = (
+                ratio_to_best_peer(results, r)
+                if t.metric == "ratio_to_best_peer"
+                else r.metrics.get(t.metric)
+            )
+            if v is not None and v > 0:
+                values.append(v)
+        value = (min(values) if t.higher_is_better else max(values)) if values else None
+        attainment = None
+        if value is not None:
+            attainment = value / t.threshold if t.higher_is_better else t.threshold / value
+        out.append({**t.__dict__, "value": value, "attainment": attainment})
+    return out
+
+
+def targets_table(checks: list[dict[str, Any]]) -> str:
+    rows = ["| suite | target | measured | of target | status |", "|---|---|---|---|---|"]
+    for c in sorted(checks, key=lambda c: (c["attainment"] is None, c["attainment"] or 0.0)):
+        if c["value"] is None:
+            rows.append(f"| {c['suite']} | {c['goal']} | not measured | | |")
+            continue
+        status = "met" if c["attainment"] >= 1 else "not met"
+        rows.append(f"| {c['suite']} | {c['goal']} | {fmt(c['value'])} | {c['attainment']:.0%} | {status} |")
+    return "\n".join(rows)
+
+
 def write_json(run: Run, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     # A full run of every suite is `<date>-<machine>.json`; quick or partial runs say so in the name, so
@@ -85,6 +121,7 @@ def write_json(run: Run, out_dir: Path) -> Path:
             r.to_json() | {"ratio_to_best_peer": ratio_to_best_peer(run.results, r)} for r in run.results
         ],
         "missing": [m.__dict__ for m in run.missing],
+        "targets": run.targets,
     }
     path.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
     return path
@@ -94,7 +131,7 @@ def read_json(path: Path) -> Run:
     raw = orjson.loads(path.read_bytes())
     results = [Result(**{k: v for k, v in r.items() if k != "ratio_to_best_peer"}) for r in raw["results"]]
     missing = [Missing(**m) for m in raw["missing"]]
-    return Run(raw["meta"], results, missing)
+    return Run(raw["meta"], results, missing, raw.get("targets", []))
 
 
 def fmt(value: float) -> str:
@@ -119,6 +156,9 @@ def markdown(run: Run, chart: Path | None = None) -> str:
         cases.setdefault(f"{r.suite}: {r.case}", []).append(r)
     for title, rows in cases.items():
         lines += [f"## {title}", "", table(run.results, rows), ""]
+    if run.targets:
+        lines += ["## Targets (worst case over the cases, furthest from target first)", ""]
+        lines += [targets_table(run.targets), ""]
     if run.missing:
         lines += ["## Not measured here", ""]
         lines += [f"- {x.suite} / {x.subject}: {x.reason}" for x in run.missing]

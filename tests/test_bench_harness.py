@@ -16,8 +16,8 @@ import pytest
 
 from bench.books import SUBJECTS, load, missing_requirement
 from bench.readme import END, START, latest_full_run, render, rewrite
-from bench.registry import REPO_ROOT, load_suites
-from bench.report import read_json
+from bench.registry import REPO_ROOT, Result, Role, Target, load_suites
+from bench.report import check_targets, read_json, targets_table
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,41 @@ def test_unknown_suite_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0 and "unknown suite" in proc.stderr
     assert "book" in load_suites()
+
+
+def test_targets_take_the_worst_case_and_ratios_to_the_best_peer() -> None:
+    def row(case: str, subject: str, role: Role, fps: float) -> Result:
+        return Result("book", case, subject, role, {"frames_per_s": fps})
+
+    results = [
+        row("a", "peer1", "peer", 100.0),
+        row("a", "peer2", "peer", 200.0),
+        row("a", "ours", "ours", 4000.0),
+        row("b", "peer1", "peer", 100.0),
+        row("b", "ours", "ours", 1000.0),
+    ]
+    ratio, absolute, absent = check_targets(
+        results,
+        [
+            Target("book", "25x", "ours", "ratio_to_best_peer", 25),
+            Target("book", "3000/s", "ours", "frames_per_s", 3000),
+            Target("book", "other", "nobody", "frames_per_s", 1),
+        ],
+    )
+    assert ratio["value"] == pytest.approx(10.0) and ratio["attainment"] == pytest.approx(0.4)  # case b: 10x
+    assert absolute["value"] == 1000.0 and absolute["attainment"] == pytest.approx(1 / 3)
+    assert absent["value"] is None and absent["attainment"] is None
+    table = targets_table([ratio, absolute, absent])
+    assert (
+        table.index("| 1,000 | 33% | not met")
+        < table.index("| 10 | 40% | not met")
+        < table.index("not measured")
+    )
+
+
+def test_quick_run_reports_the_book_targets(quick_run: Path) -> None:
+    run = read_json(next(quick_run.glob("*.json")))
+    assert {t["goal"] for t in run.targets} == {
+        "Python API: >= 25x the best peer",
+        "batches: >= 1,000,000 frames/s per core",
+    }

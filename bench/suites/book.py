@@ -14,10 +14,13 @@ from pathlib import Path
 
 import orjson
 
-from bench.books import SUBJECTS, load, missing_requirement
-from bench.registry import REPO_ROOT, Context, Missing, Outcome, Result, suite
+from bench.books import SUBJECTS, load, missing_requirement, wisetrader_batch, wisetrader_frame
+from bench.registry import REPO_ROOT, Context, Missing, Outcome, Result, Target, suite, target
 from bench.streams.calibration import read_recording
 from bench.streams.generator import write_stream
+
+target(Target("book", "Python API: >= 25x the best peer", wisetrader_frame.NAME, "ratio_to_best_peer", 25))
+target(Target("book", "batches: >= 1,000,000 frames/s per core", wisetrader_batch.NAME, "frames_per_s", 1e6))
 
 RECORDING = REPO_ROOT / "tests" / "data" / "recordings" / "binance-spot" / "NKNUSDT.rec"
 
