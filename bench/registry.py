@@ -79,6 +79,7 @@ class Target:
     metric: str
     threshold: float
     higher_is_better: bool = True
+    case_contains: str = ""  # only the cases whose name contains this
 
 
 TARGETS: list[Target] = []

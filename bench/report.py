@@ -77,7 +77,7 @@ def check_targets(results: list[Result], targets: list[Target]) -> list[dict[str
     for t in targets:
         values = []
         for r in results:
-            if r.subject != t.subject:
+            if r.subject != t.subject or t.case_contains not in r.case:
                 continue
             v = (
                 ratio_to_best_peer(results, r)

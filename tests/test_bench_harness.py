@@ -7,6 +7,7 @@ book agree on the final best bid/ask, and that peers which are not installed are
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +19,21 @@ from bench.books import SUBJECTS, load, missing_requirement
 from bench.readme import END, START, latest_full_run, render, rewrite
 from bench.registry import REPO_ROOT, Result, Role, Target, load_suites
 from bench.report import check_targets, read_json, targets_table
+from bench.suites import rust as rust_suite
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    cmd = [sys.executable, "-m", "bench", "--quick", "--suite", "book", "--frames", "300", "--runs", "2"]
+    cmd = [sys.executable, "-m", "bench", "--quick", "--frames", "300", "--runs", "2"]
+    cmd += [
+        "--suite",
+        "book",
+        "--suite",
+        "storage",
+        "--suite",
+        "fanout",
+    ]  # not rust: cargo bench takes minutes
     cmd += ["--out", str(out), "--cache", str(out / "cache")]
     subprocess.run(cmd, cwd=REPO_ROOT, check=True, capture_output=True)
     return out
@@ -34,15 +44,17 @@ def test_quick_run_writes_json_markdown_and_chart(quick_run: Path) -> None:
     assert json_path.with_suffix(".md").read_text().startswith("# Benchmark results")
     assert json_path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = read_json(json_path)
-    assert run.meta["mode"] == "quick" and run.meta["suites"] == ["book"]
+    assert run.meta["mode"] == "quick" and run.meta["suites"] == ["book", "storage", "fanout"]
 
 
 def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
     run = read_json(next(quick_run.glob("*.json")))
-    assert len({r.case for r in run.results}) == 2
+    assert {r.suite for r in run.results} == {"book", "storage", "fanout"}
+    assert len({r.case for r in run.results if r.suite == "book"}) == 2
     for r in run.results:
-        assert r.metrics["ns_per_frame"] > 0 and r.metrics["frames_per_s"] > 0
+        assert r.metrics[r.primary] > 0
         assert all(math.isfinite(v) and v >= 0 for v in r.metrics.values()), r
+    for r in (r for r in run.results if r.suite == "book"):
         assert r.detail["frames"] == 300
         if r.role != "floor":
             assert r.detail["agrees"] is True, (
@@ -121,4 +133,23 @@ def test_quick_run_reports_the_book_targets(quick_run: Path) -> None:
     assert {t["goal"] for t in run.targets} == {
         "Python API: >= 25x the best peer",
         "batches: >= 1,000,000 frames/s per core",
+        "Kafka publish: >= 90% of the raw aiokafka ceiling",
     }
+    kafka = next(t for t in run.targets if t["suite"] == "fanout")
+    assert kafka["value"] > 0 and kafka["attainment"] == pytest.approx(kafka["value"] / 0.9)
+
+
+def test_rust_suite_collects_fresh_criterion_medians(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout criterion writes: <target>/criterion/<group>/<bench>/new/{benchmark,estimates}.json."""
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(tmp_path))
+    for name, median in (("old", 5.0), ("apply_frame", 640.0)):
+        new = tmp_path / "criterion" / "book" / name / "new"
+        new.mkdir(parents=True)
+        (new / "benchmark.json").write_bytes(orjson.dumps({"group_id": "book", "full_id": f"book/{name}"}))
+        (new / "estimates.json").write_bytes(orjson.dumps({"median": {"point_estimate": median}}))
+    old = tmp_path / "criterion" / "book" / "old" / "new" / "estimates.json"
+    os.utime(old, (1_000_000, 1_000_000))  # from an earlier run: not reported
+    (row,) = rust_suite.collect(since=2_000_000)
+    assert row.subject.endswith("book/apply_frame") and row.case == "book"
+    assert row.metrics == {"ns_per_iter": 640.0, "per_s": pytest.approx(1e9 / 640)}
+    assert row.higher_is_better is False
