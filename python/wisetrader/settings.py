@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # Where embedded state lives (store data, control-plane SQLite, bot state).
     data_dir: Path = Field(default=Path("var"), description="directory for embedded state")
 
+    # Market data (Rust core): bound of each Binance pre-snapshot buffer, frames per batch on replay.
+    marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
+    replay_batch_size: int = Field(default=4096, ge=1, description="frames per feed_batch call on replay")
+
     # Event bus (wisetrader.bus): in-process by default, Kafka when it grows.
     bus: Literal["inprocess", "kafka"] = Field(default="inprocess", description="event bus backend")
     inprocess_queue_size: int = Field(default=65_536, ge=1, description="per consumer group and family")
