@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from bench.books import orjson_floor, sorted_dict
+from bench.books._wisetrader import synced_market
 from bench.streams.generator import StreamGenerator, generate
 
 FRAMES = list(generate("binance-spot", 2_000, seed=11))
@@ -37,3 +38,18 @@ def test_generator_one_delta_frame(benchmark: Any) -> None:
     gen.snapshot()
     frame = benchmark(gen.delta)
     assert orjson.loads(frame)["data"]["e"] == "depthUpdate"
+
+
+def test_wisetrader_feed_one_frame(benchmark: Any) -> None:
+    md, symbol = synced_market(SNAPSHOT, DELTAS)
+    frames = iter(DELTAS)  # each call applies the next frame, so the book keeps chaining
+    benchmark.pedantic(lambda: md.feed(next(frames), 0), rounds=len(DELTAS) // 2, iterations=1)
+    assert md.state(symbol)[0] == "synced" and md.best(symbol) is not None
+
+
+def test_wisetrader_feed_batch_of_1000(benchmark: Any) -> None:
+    md, symbol = synced_market(SNAPSHOT, DELTAS)
+    batch = DELTAS[:1000]
+    changes = benchmark.pedantic(lambda: md.feed_batch(batch, [0] * 1000), rounds=1, iterations=1)
+    assert changes.frames == 1000 and len(changes.tops) > 0
+    assert md.state(symbol)[0] == "synced"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from wisetrader._core import MarketData
 
 
 def unavailable() -> str | None:
@@ -25,21 +28,19 @@ def grid(strings: Sequence[str]) -> str:
     return "1" if places <= 0 else f"{Decimal(1).scaleb(-places):f}"
 
 
-def synced_market(snapshot: bytes, frames: Sequence[bytes]) -> tuple[Any, str]:
+def synced_market(snapshot: bytes, frames: Sequence[bytes]) -> tuple[MarketData, str]:
     """A market with the stream's instrument registered and its book loaded from ``snapshot``."""
-    from wisetrader import _core
+    from wisetrader._core import MarketData
 
-    # Through getattr until the core's stubs declare MarketData.
-    market_data: Any = getattr(_core, "MarketData")  # noqa: B009
     body = orjson.loads(snapshot)
     symbol = str(orjson.loads(frames[0])["data"]["s"])
     levels = [*body["bids"], *body["asks"]]
-    md = market_data("binance-spot")
+    md = MarketData("binance-spot")
     md.add_instrument(symbol, grid([p for p, _ in levels]), grid([q for _, q in levels]))
     md.feed_snapshot(symbol, snapshot, 0)
     return md, symbol
 
 
-def best_floats(md: Any, symbol: str) -> tuple[float, float]:
+def best_floats(md: MarketData, symbol: str) -> tuple[float, float]:
     bid, ask = md.best_bid(symbol), md.best_ask(symbol)
     return (float(bid[0]) if bid else float("nan"), float(ask[0]) if ask else float("nan"))

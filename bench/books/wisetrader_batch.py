@@ -27,10 +27,12 @@ def make(snapshot: bytes, frames: Sequence[bytes]) -> Runner:
 
     def run(frames: Sequence[bytes]) -> tuple[float, float]:
         feed_batch = md.feed_batch
+        changed = 0
         for i in range(0, len(frames), BATCH):
-            chunk = frames[i : i + BATCH]
-            changes = feed_batch(chunk, recv[: len(chunk)])
-            changes.tops()  # every top-of-book change in the batch, one row per change
+            chunk = list(frames[i : i + BATCH])
+            # Every top-of-book change of the batch, one row per change (built when read).
+            changed += len(feed_batch(chunk, recv[: len(chunk)]).tops)
+        assert changed > 0
         return best_floats(md, symbol)
 
     return run

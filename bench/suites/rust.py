@@ -14,10 +14,21 @@ from pathlib import Path
 
 import orjson
 
-from bench.registry import REPO_ROOT, Context, Missing, Outcome, Result, suite
+from bench.registry import REPO_ROOT, Context, Missing, Outcome, Result, Target, suite, target
 
 CRATE = REPO_ROOT / "rust_core"
 SUBJECT = "wisetrader core (pure Rust, criterion)"
+TYPICAL_FRAME = "decode_apply/binance_spot_diff"  # rust_core/benches/decode_apply.rs
+target(
+    Target(
+        "rust",
+        "pure Rust: median < 1 us per typical frame",
+        f"{SUBJECT}: {TYPICAL_FRAME}",
+        "ns_per_iter",
+        1000,
+        False,
+    )
+)
 
 
 def criterion_dir() -> Path:
