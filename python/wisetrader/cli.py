@@ -23,6 +23,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """Benchmark harness (same as `python -m bench`; needs the source checkout): ours against the peers."""
+    from wisetrader.bench_entry import run_bench
+
+    run_bench(ctx.args)
+
+
 @app.command("plan")
 def plan_cmd(
     bot_file: str = typer.Argument(..., help="bot YAML file (see docs/bot-file.md)"),
