@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,17 @@ def version() -> None:
     from wisetrader import __version__
 
     typer.echo(__version__)
+
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """Benchmark harness (same as `python -m bench`; needs the source checkout): ours against the peers."""
+    from wisetrader.bench_entry import run_bench
+
+    run_bench(ctx.args)
 
 
 @app.command("plan")
@@ -68,6 +80,31 @@ def report(
         marks=mark or [],
         out=out,
     )
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML file: bots, risk limits, simulator")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Run bots live against the in-process simulator (embedded defaults), log progress, summarize."""
+    from wisetrader.engine.run import run_command
+
+    run_command(config, duration)
+
+
+@app.command("sim-exchange")
+def sim_exchange(
+    config: Annotated[Path | None, typer.Option(help="YAML file overriding SimConfig fields")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port on 127.0.0.1 (default: the config's; 0: any free)")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Serve a local exchange simulator (Binance spot REST+WS, Bybit v5 and OKX v5 public WS)."""
+    from wisetrader.sim.cli import run_sim_exchange
+
+    run_sim_exchange(config, port, duration)
 
 
 def _register() -> None:

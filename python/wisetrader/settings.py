@@ -43,6 +43,16 @@ class Settings(BaseSettings):
         default=500, ge=1, description="or when the oldest buffered event is this old"
     )
 
+    # Streaming engine: feeds, execution and the local exchange simulator (issue 5).
+    feed_stale_after_s: float = Field(default=30.0, description="reconnect a feed silent for this long")
+    feed_backoff_max_s: float = Field(default=30.0, description="cap of the jittered reconnect backoff")
+    exchange_testnet: bool = Field(default=False, description="use the venues' testnet/demo endpoints")
+    exchange_rest_base: str | None = Field(default=None, description="override the venue REST base URL")
+    exchange_ws_base: str | None = Field(default=None, description="override the venue WebSocket base URL")
+    reconcile_interval_s: float = Field(default=30.0, description="period of the order reconciliation loop")
+    sim_port: int = Field(default=0, description="port of `wisetrader sim-exchange` (0: any free port)")
+    sim_seed: int = Field(default=7, description="seed of the simulator's price process and faults")
+
     def resolved_store_dsn(self) -> str:
         return self.store_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
