@@ -20,6 +20,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def api(
+    host: str = typer.Option(None, help="address to listen on (default from WISETRADER_API__HOST)"),
+    port: int = typer.Option(None, help="port to listen on (default from WISETRADER_API__PORT)"),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    from wisetrader.api.serve import run
+
+    run(host, port)
+
+
 def main() -> None:
     app()
 
