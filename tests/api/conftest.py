@@ -13,7 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wisetrader.api import create_app
+from argon2 import PasswordHasher
+
+from wisetrader.api import create_app, security
 from wisetrader.controlplane.crypto import KeyRing
 from wisetrader.controlplane.db import make_engine, migrate
 from wisetrader.devtools.postgres import cluster
@@ -21,6 +23,12 @@ from wisetrader.settings import ApiSettings
 
 MASTER = KeyRing.generate_spec("k1")
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same argon2id code path with small cost parameters, so the suite stays fast."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +98,14 @@ async def enable_totp(client: httpx.AsyncClient, caller: Caller) -> pyotp.TOTP:
 
 
 ACCOUNT = {"venue": "simulator", "label": "main", "api_key": "KEY-abcdefgh1234", "api_secret": "SECRET-zyxw98765"}
+DCA_CONFIG = {
+    "kind": "dca",
+    "base_order": "10",
+    "safety_order": "20",
+    "max_safety_orders": 5,
+    "price_deviation_pct": "1.5",
+    "take_profit_pct": "1",
+}
 GRID = {"kind": "grid", "lower_price": "60000", "upper_price": "70000", "levels": 10, "investment": "1000"}
 
 
