@@ -38,7 +38,9 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'cp.db'}"
     else:
@@ -55,7 +57,11 @@ async def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def api_settings(**overrides: object) -> ApiSettings:
-    base: dict[str, object] = {"jwt_secret": "test-secret-of-at-least-32-bytes-long", "master_keys": MASTER, "rate_per_user": 10_000}
+    base: dict[str, object] = {
+        "jwt_secret": "test-secret-of-at-least-32-bytes-long",
+        "master_keys": MASTER,
+        "rate_per_user": 10_000,
+    }
     return ApiSettings.model_validate({**base, "rate_per_ip": 10_000, **overrides})
 
 
@@ -85,7 +91,12 @@ async def new_user(client: httpx.AsyncClient, name: str) -> Caller:
     assert r.status_code == 201, r.text
     t = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert t.status_code == 200, t.text
-    return Caller(r.json()["id"], email, {"Authorization": f"Bearer {t.json()['access_token']}"}, t.json()["refresh_token"])
+    return Caller(
+        r.json()["id"],
+        email,
+        {"Authorization": f"Bearer {t.json()['access_token']}"},
+        t.json()["refresh_token"],
+    )
 
 
 async def enable_totp(client: httpx.AsyncClient, caller: Caller) -> pyotp.TOTP:
@@ -97,7 +108,12 @@ async def enable_totp(client: httpx.AsyncClient, caller: Caller) -> pyotp.TOTP:
     return totp
 
 
-ACCOUNT = {"venue": "simulator", "label": "main", "api_key": "KEY-abcdefgh1234", "api_secret": "SECRET-zyxw98765"}
+ACCOUNT = {
+    "venue": "simulator",
+    "label": "main",
+    "api_key": "KEY-abcdefgh1234",
+    "api_secret": "SECRET-zyxw98765",
+}
 DCA_CONFIG = {
     "kind": "dca",
     "base_order": "10",

@@ -29,7 +29,9 @@ async def test_key_is_sealed_never_returned_and_opens_only_with_the_master_key(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     ann = await new_user(client, "ann")
-    r = await client.post("/api/v1/accounts", json={**ACCOUNT, "passphrase": "PASS-phrase1"}, headers=ann.headers)
+    r = await client.post(
+        "/api/v1/accounts", json={**ACCOUNT, "passphrase": "PASS-phrase1"}, headers=ann.headers
+    )
     assert r.status_code == 201
     body = r.text
     assert ACCOUNT["api_key"] not in body and ACCOUNT["api_secret"] not in body
@@ -72,7 +74,9 @@ async def test_admin_rotation_rewraps_under_the_new_master_key(
     async with engine.begin() as conn:
         await conn.execute(update(User).where(User.id == ann.id).values(role="admin"))
     totp = await enable_totp(client, ann)
-    login = await client.post("/api/v1/auth/login", json={"email": ann.email, "password": PASSWORD, "totp_code": totp.now()})
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": ann.email, "password": PASSWORD, "totp_code": totp.now()}
+    )
     admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
     new_spec = KeyRing.generate_spec("k2")
     rotated_app: FastAPI = create_app(api_settings(master_keys=f"{new_spec},{MASTER}"), engine)
@@ -107,7 +111,9 @@ def test_keyring_rejects_bad_master_keys() -> None:
         ring.open(dataclasses.replace(sealed, master_key_id="gone"), b"ctx")
 
 
-async def test_live_opt_in_needs_2fa_current_disclosure_and_code(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+async def test_live_opt_in_needs_2fa_current_disclosure_and_code(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
     ann = await new_user(client, "ann")
     account_id = await new_account(client, ann)
     url = f"/api/v1/accounts/{account_id}/live"
@@ -115,9 +121,13 @@ async def test_live_opt_in_needs_2fa_current_disclosure_and_code(client: httpx.A
     assert (await client.post(url, json=body, headers=ann.headers)).status_code == 403  # no 2FA yet
     totp = await enable_totp(client, ann)
     assert (await client.post(url, json=body, headers=ann.headers)).status_code == 403  # wrong code
-    r = await client.post(url, json={**body, "accept_risk_disclosure": False, "totp_code": totp.now()}, headers=ann.headers)
+    r = await client.post(
+        url, json={**body, "accept_risk_disclosure": False, "totp_code": totp.now()}, headers=ann.headers
+    )
     assert r.status_code == 422
-    r = await client.post(url, json={**body, "disclosure_version": "2020-01", "totp_code": totp.now()}, headers=ann.headers)
+    r = await client.post(
+        url, json={**body, "disclosure_version": "2020-01", "totp_code": totp.now()}, headers=ann.headers
+    )
     assert r.status_code == 422 and "2026-11" in r.text
     r = await client.post(url, json={**body, "totp_code": totp.now()}, headers=ann.headers)
     assert r.status_code == 200

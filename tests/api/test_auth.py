@@ -69,7 +69,9 @@ async def test_garbage_bearer_is_401(client: httpx.AsyncClient) -> None:
         assert r.status_code == 401
 
 
-async def test_personal_api_tokens_are_hashed_and_revocable(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+async def test_personal_api_tokens_are_hashed_and_revocable(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
     ann = await new_user(client, "ann")
     r = await client.post("/api/v1/auth/tokens", json={"name": "script"}, headers=ann.headers)
     assert r.status_code == 201
@@ -95,5 +97,7 @@ async def test_totp_is_required_at_login_once_enabled(client: httpx.AsyncClient)
     creds = {"email": ann.email, "password": PASSWORD}
     assert (await client.post("/api/v1/auth/login", json=creds)).status_code == 401
     assert (await client.post("/api/v1/auth/login", json={**creds, "totp_code": "000000"})).status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={**creds, "totp_code": totp.now()})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={**creds, "totp_code": totp.now()})
+    ).status_code == 200
     assert (await client.post("/api/v1/auth/totp/setup", headers=ann.headers)).status_code == 409

@@ -29,11 +29,15 @@ async def test_create_get_list_update_versions_delete(client: httpx.AsyncClient,
 
     new_cfg = {**GRID, "levels": 20}
     upd = await client.put(
-        f"/api/v1/bots/{bot_id}", json={"config": new_cfg, "apply_to_running_deals": True}, headers=ann.headers
+        f"/api/v1/bots/{bot_id}",
+        json={"config": new_cfg, "apply_to_running_deals": True},
+        headers=ann.headers,
     )
     assert upd.status_code == 200 and upd.json()["version"] == 2 and upd.json()["config"]["levels"] == 20
     versions = (await client.get(f"/api/v1/bots/{bot_id}/versions", headers=ann.headers)).json()
-    assert [(v["version"], v["config"]["levels"], v["apply_to_running_deals"]) for v in versions["items"]] == [
+    assert [
+        (v["version"], v["config"]["levels"], v["apply_to_running_deals"]) for v in versions["items"]
+    ] == [
         (1, 10, False),
         (2, 20, True),
     ]
@@ -61,7 +65,9 @@ async def test_create_get_list_update_versions_delete(client: httpx.AsyncClient,
         ({**DCA, "take_profit_pct": "0"}, "take_profit_pct"),
     ],
 )
-async def test_invalid_bot_config_is_a_precise_422(client: httpx.AsyncClient, config: dict[str, object], field: str) -> None:
+async def test_invalid_bot_config_is_a_precise_422(
+    client: httpx.AsyncClient, config: dict[str, object], field: str
+) -> None:
     ann = await new_user(client, "ann")
     account_id = await new_account(client, ann)
     body = {"name": "g", "account_id": account_id, "symbol": "BTCUSDT", "config": config}
@@ -106,7 +112,9 @@ async def test_risk_limits_and_kill_switches(client: httpx.AsyncClient) -> None:
     r = await client.put("/api/v1/risk/kill-switch", json={"engaged": True}, headers=ann.headers)
     assert r.json() == {"engaged": True}
     assert (await client.get("/api/v1/risk/kill-switch", headers=ann.headers)).json() == {"engaged": True}
-    r = await client.put(f"/api/v1/risk/bots/{bot_id}/kill-switch", json={"engaged": True}, headers=ann.headers)
+    r = await client.put(
+        f"/api/v1/risk/bots/{bot_id}/kill-switch", json={"engaged": True}, headers=ann.headers
+    )
     assert r.status_code == 200
     assert (await client.get(f"/api/v1/bots/{bot_id}", headers=ann.headers)).json()["kill_switch"] is True
     actions = [e["action"] for e in (await client.get("/api/v1/audit", headers=ann.headers)).json()["items"]]
@@ -127,11 +135,15 @@ async def test_admin_needs_role_and_2fa(client: httpx.AsyncClient, engine: Async
     r = await client.get("/api/v1/admin/users", headers=ann.headers)
     assert r.status_code == 403 and "two-factor" in r.text
     totp = await enable_totp(client, ann)
-    login = await client.post("/api/v1/auth/login", json={"email": ann.email, "password": PASSWORD, "totp_code": totp.now()})
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": ann.email, "password": PASSWORD, "totp_code": totp.now()}
+    )
     admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
     users = (await client.get("/api/v1/admin/users", headers=admin)).json()
     assert users["total"] == 2
     r = await client.patch(f"/api/v1/admin/users/{bob.id}", json={"disabled": True}, headers=admin)
     assert r.status_code == 200 and r.json()["disabled"]
     assert (await client.get("/api/v1/auth/me", headers=bob.headers)).status_code == 401
-    assert (await client.patch("/api/v1/admin/users/999999", json={"role": "provider"}, headers=admin)).status_code == 404
+    assert (
+        await client.patch("/api/v1/admin/users/999999", json={"role": "provider"}, headers=admin)
+    ).status_code == 404

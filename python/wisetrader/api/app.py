@@ -51,7 +51,7 @@ def load_keyring(settings: ApiSettings, data_dir: Path) -> KeyRing:
 
 
 class _Edge:
-    """Outermost HTTP middleware: per-IP rate limit, then request counting by route template."""
+    """Outermost HTTP middleware: per-IP rate limit, then request counting by endpoint."""
 
     def __init__(self, app: ASGIApp, ip_limiter: RateLimiter) -> None:
         self.app = app
@@ -78,9 +78,10 @@ class _Edge:
         try:
             await self.app(scope, receive, record)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - start)
+            # Label by endpoint function (a bounded set), never by raw path (unbounded: ids in it).
+            endpoint = getattr(scope.get("endpoint"), "__name__", "unmatched")
+            REQUESTS.labels(scope["method"], endpoint, str(status)).inc()
+            LATENCY.labels(endpoint).observe(time.perf_counter() - start)
 
 
 def create_app(settings: ApiSettings | None = None, engine: AsyncEngine | None = None) -> FastAPI:

@@ -29,12 +29,12 @@ class RateLimiter:
         return count <= self.per_minute
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
-    """ASGI middleware answering 413 for bodies over ``max_bytes`` (declared or streamed)."""
+    """ASGI middleware answering 413 for bodies over ``max_bytes``.
+
+    A declared ``content-length`` is checked up front (the server enforces it); a body of unknown length
+    (chunked) is read up to the limit before the app sees it, then handed over whole.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -45,32 +45,34 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    await _too_large(send)
+                    return
+                await self.app(scope, receive, send)
+                return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay(message, receive), send)
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
                 await _too_large(send)
                 return
-        seen = 0
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay({"type": "http.request", "body": bytes(body)}, receive), send)
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
 
-        started = False
+def _replay(first: Message, receive: Receive) -> Receive:
+    pending: list[Message] = [first]
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
 
-        try:
-            await self.app(scope, limited, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _too_large(send)
+    return replay
 
 
 async def _too_large(send: Send) -> None:

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the API, in their own registry so several apps in one process stay separate."""
+"""Prometheus metrics of the API, in their own registry so that nothing else in the process mixes in."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
-    "wisetrader_api_requests_total",
-    "HTTP requests by route and status",
-    ["method", "route", "status"],
+    "wisetrader_api_requests",
+    "HTTP requests by endpoint and status",
+    ["method", "endpoint", "status"],
     registry=REGISTRY,
 )
 LATENCY = Histogram(
-    "wisetrader_api_request_seconds", "HTTP request latency by route", ["route"], registry=REGISTRY
+    "wisetrader_api_request_seconds", "HTTP request latency by endpoint", ["endpoint"], registry=REGISTRY
 )
 REJECTED = Counter(
-    "wisetrader_api_rejected_total",
-    "requests refused before routing (rate limit, size)",
-    ["reason"],
-    registry=REGISTRY,
+    "wisetrader_api_rejected", "requests refused before routing (rate limit)", ["reason"], registry=REGISTRY
 )
