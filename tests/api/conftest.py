@@ -10,11 +10,9 @@ import asyncpg
 import httpx
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from argon2 import PasswordHasher
-
 from wisetrader.api import create_app, security
 from wisetrader.controlplane.crypto import KeyRing
 from wisetrader.controlplane.db import make_engine, migrate

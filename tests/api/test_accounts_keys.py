@@ -7,13 +7,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from tests.api.conftest import ACCOUNT, MASTER, PASSWORD, api_settings, enable_totp, new_account, new_user
 from wisetrader.api import create_app
 from wisetrader.controlplane.crypto import KeyRing, KeyRingError
 from wisetrader.controlplane.db import sessionmaker
 from wisetrader.controlplane.models import ExchangeAccount, User
 from wisetrader.controlplane.repositories import account_context, sealed_of
+
+from tests.api.conftest import ACCOUNT, MASTER, PASSWORD, api_settings, enable_totp, new_account, new_user
 
 pytestmark = pytest.mark.service
 

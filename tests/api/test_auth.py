@@ -4,9 +4,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wisetrader.controlplane.models import ApiToken, User
 
 from tests.api.conftest import PASSWORD, enable_totp, new_user
-from wisetrader.controlplane.models import ApiToken, User
 
 pytestmark = pytest.mark.service
 

@@ -4,9 +4,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from wisetrader.controlplane.models import BotVersion
 
 from tests.api.conftest import DCA_CONFIG, GRID, enable_totp, new_account, new_bot, new_user
-from wisetrader.controlplane.models import BotVersion
 
 pytestmark = pytest.mark.service
 
@@ -123,9 +123,9 @@ async def test_risk_limits_and_kill_switches(client: httpx.AsyncClient) -> None:
 
 async def test_admin_needs_role_and_2fa(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     from sqlalchemy import update
+    from wisetrader.controlplane.models import User
 
     from tests.api.conftest import PASSWORD
-    from wisetrader.controlplane.models import User
 
     ann = await new_user(client, "ann")
     bob = await new_user(client, "bob")

@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from tests.api.conftest import api_settings, new_user
 from wisetrader.api import create_app
 from wisetrader.api.limits import RateLimiter
 from wisetrader.controlplane.db import make_engine
+
+from tests.api.conftest import api_settings, new_user
 
 pytestmark = pytest.mark.service
 

@@ -29,6 +29,7 @@ from wisetrader.settings import ApiSettings, get_settings
 
 API_PREFIX = "/api/v1"
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed request body"},
     401: {"description": "not authenticated"},
     403: {"description": "not allowed"},
     409: {"description": "conflicts with existing data"},

@@ -1,0 +1,60 @@
+"""Property-based tests from the app's own OpenAPI document: no 5xx, every response matches the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.pool import NullPool
+from wisetrader.api import create_app
+from wisetrader.controlplane.db import make_engine, migrate
+
+from tests.api.conftest import ACCOUNT, GRID, PASSWORD, api_settings
+
+pytestmark = pytest.mark.service
+AUTH: dict[str, str] = {}
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+async def _prepared_app() -> FastAPI:
+    path = Path(tempfile.mkdtemp(prefix="wt-st-")) / "cp.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
+    await migrate(engine)
+    app = create_app(api_settings(), engine)
+    # One user with an account and a bot, so that generated ids sometimes hit real rows.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        await c.post("/api/v1/auth/register", json={"email": "st@example.com", "password": PASSWORD})
+        login = await c.post("/api/v1/auth/login", json={"email": "st@example.com", "password": PASSWORD})
+        AUTH["Authorization"] = f"Bearer {login.json()['access_token']}"
+        account = (await c.post("/api/v1/accounts", json=ACCOUNT, headers=AUTH)).json()
+        bot = {"name": "g", "account_id": account["id"], "symbol": "BTCUSDT", "config": GRID}
+        assert (await c.post("/api/v1/bots", json=bot, headers=AUTH)).status_code == 201
+    return app
+
+
+# Schemathesis parametrizes at collection time, so the app is built when the module is imported.
+schema = schemathesis.openapi.from_asgi("/openapi.json", asyncio.run(_prepared_app()))
+
+
+@schema.parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+    case.call_and_validate(headers=AUTH, checks=checks)
