@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="wisetrader: grid and DCA bots, fast.")
@@ -29,6 +31,43 @@ def api(
     from wisetrader.api.serve import run
 
     run(host, port)
+
+
+@app.command()
+def report(
+    store: str = typer.Option("", help="store DSN (chdb://PATH or http(s)://...); default from settings"),
+    database: str = typer.Option("", help="ClickHouse database; default from settings"),
+    capital: float = typer.Option(
+        10_000.0, help="starting capital in the quote currency (for returns and ratios)"
+    ),
+    method: str = typer.Option("fifo", help="realized P&L method: fifo or average"),
+    start: str | None = typer.Option(None, help="ISO date/time (UTC), inclusive"),
+    end: str | None = typer.Option(None, help="ISO date/time (UTC), exclusive"),
+    bot: str | None = typer.Option(None, help="only this bot"),
+    symbol: str | None = typer.Option(None, help="only this symbol"),
+    account: str | None = typer.Option(None, help="only this account"),
+    user: str | None = typer.Option(None, help="only this user"),
+    quote: str | None = typer.Option(None, help="quote currency, when fills have several"),
+    mark: Annotated[
+        list[str] | None, typer.Option(help="venue:symbol=price to mark open positions (default: last fill)")
+    ] = None,
+    out: str = typer.Option("report", help="folder for the PNG charts"),
+) -> None:
+    """Summarize P&L and risk metrics from the store; write equity/drawdown and P&L-by-bot charts."""
+    from wisetrader.analytics.report import run_cli
+
+    run_cli(
+        store=store,
+        database=database,
+        capital=capital,
+        method=method,
+        start=start,
+        end=end,
+        quote=quote,
+        where={"bot_id": bot, "symbol": symbol, "account_id": account, "user_id": user},
+        marks=mark or [],
+        out=out,
+    )
 
 
 def main() -> None:

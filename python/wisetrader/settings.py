@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,27 @@ class Settings(BaseSettings):
 
     # HTTP API and control plane.
     api: ApiSettings = Field(default_factory=ApiSettings)
+    # Event bus (wisetrader.bus): in-process by default, Kafka when it grows.
+    bus: Literal["inprocess", "kafka"] = Field(default="inprocess", description="event bus backend")
+    inprocess_queue_size: int = Field(default=65_536, ge=1, description="per consumer group and family")
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_topic_prefix: str = Field(default="wisetrader", description="topics are <prefix>.<family>")
+
+    # Analytics store (wisetrader.store): ClickHouse, embedded chDB unless a server DSN is given.
+    store_dsn: str = Field(
+        default="", description="chdb://PATH or http(s)://host:port; empty: chdb under data_dir"
+    )
+    store_database: str = Field(default="wisetrader", description="ClickHouse database")
+    writer_group: str = Field(default="store-writer", description="consumer group of the store writer")
+    writer_batch_rows: int = Field(
+        default=10_000, ge=1, description="insert when this many events are buffered"
+    )
+    writer_batch_ms: int = Field(
+        default=500, ge=1, description="or when the oldest buffered event is this old"
+    )
+
+    def resolved_store_dsn(self) -> str:
+        return self.store_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
 
 @lru_cache(maxsize=1)

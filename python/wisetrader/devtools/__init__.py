@@ -1,1 +1,1 @@
-"""Developer and CI helpers (throwaway local services for tests); not used by the running engine."""
+"""Tools for development and tests (local services), not used by the engine at run time."""
