@@ -47,12 +47,13 @@ async def _setup(c: httpx.AsyncClient, bots: int) -> dict[str, str]:
 async def _load(
     c: httpx.AsyncClient, path: str, headers: dict[str, str], n: int, conc: int, seconds: float
 ) -> tuple[int, float, int]:
-    done = errors = 0
+    started = done = errors = 0
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
-        nonlocal done, errors
-        while done + errors < n and time.perf_counter() < deadline:
+        nonlocal started, done, errors
+        while started < n and time.perf_counter() < deadline:
+            started += 1
             r = await c.get(path, headers=headers)
             if r.status_code == 200:
                 done += 1

@@ -19,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wisetrader import __version__
 from wisetrader.api.deps import AppState
+from wisetrader.api.events import EventHub
 from wisetrader.api.limits import BodySizeLimit, RateLimiter
 from wisetrader.api.metrics import LATENCY, REJECTED, REQUESTS
-from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, risk
+from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, risk, stream
 from wisetrader.api.security import Tokens
+from wisetrader.bus.protocol import Bus
 from wisetrader.controlplane.crypto import KeyRing
 from wisetrader.controlplane.db import default_url, make_engine, migrate, sessionmaker
 from wisetrader.settings import ApiSettings, get_settings
@@ -85,7 +87,16 @@ class _Edge:
             LATENCY.labels(endpoint).observe(time.perf_counter() - start)
 
 
-def create_app(settings: ApiSettings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+def create_app(
+    settings: ApiSettings | None = None,
+    engine: AsyncEngine | None = None,
+    bus: Bus | None = None,
+    own_bus: bool = False,
+) -> FastAPI:
+    """The API over ``engine`` (default: from settings); with ``bus``, ``/api/v1/stream`` streams events.
+
+    With ``own_bus`` the app starts and closes the bus itself (a bus shared with an engine is not).
+    """
     root = get_settings()
     settings = settings or root.api
     own_engine = engine is None
@@ -101,12 +112,21 @@ def create_app(settings: ApiSettings | None = None, engine: AsyncEngine | None =
         keyring=load_keyring(settings, root.data_dir),
         user_limiter=RateLimiter(settings.rate_per_user),
         ip_limiter=RateLimiter(settings.rate_per_ip),
+        hub=EventHub(bus) if bus is not None else None,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migrate(engine)
+        if bus is not None and own_bus:
+            await bus.start()
+        if state.hub is not None:
+            await state.hub.start()
         yield
+        if state.hub is not None:
+            await state.hub.close()
+        if bus is not None and own_bus:
+            await bus.close()
         if own_engine:
             await engine.dispose()
 
@@ -118,7 +138,7 @@ def create_app(settings: ApiSettings | None = None, engine: AsyncEngine | None =
         lifespan=lifespan,
     )
     app.state.wisetrader = state
-    for module in (auth, accounts, bots, risk, audit, admin):
+    for module in (auth, accounts, bots, risk, audit, admin, stream):
         app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_RESPONSES)
     app.include_router(health.router)
 

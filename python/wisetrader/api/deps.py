@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wisetrader.api.events import EventHub
 from wisetrader.api.limits import RateLimiter
 from wisetrader.api.security import API_TOKEN_PREFIX, TokenError, Tokens, hash_api_token
 from wisetrader.controlplane.crypto import KeyRing
@@ -28,6 +29,7 @@ class AppState:
     keyring: KeyRing
     user_limiter: RateLimiter
     ip_limiter: RateLimiter
+    hub: EventHub | None = None  # set when an event bus is attached
 
 
 def app_state(request: Request) -> AppState:

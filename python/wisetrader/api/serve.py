@@ -9,10 +9,15 @@ from wisetrader.settings import get_settings
 
 def run(host: str | None = None, port: int | None = None) -> None:
     from wisetrader.api.app import create_app
+    from wisetrader.bus import Bus, from_settings
 
-    settings = get_settings().api
+    root = get_settings()
+    settings = root.api
+    # Standalone, the API sees engine events only through Kafka; an in-process bus would stay empty, so
+    # without Kafka the stream endpoint says it is not available.
+    bus: Bus | None = from_settings(root) if root.bus == "kafka" else None
     uvicorn.run(
-        create_app(),
+        create_app(bus=bus, own_bus=bus is not None),
         host=host or settings.host,
         port=settings.port if port is None else port,
         log_level="info",
