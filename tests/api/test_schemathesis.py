@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,7 +31,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 async def _prepared_app() -> FastAPI:
-    path = Path(tempfile.mkdtemp(prefix="wt-st-")) / "cp.db"
+    folder = tempfile.mkdtemp(prefix="wt-st-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "cp.db"
     engine = make_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
     await migrate(engine)
     app = create_app(api_settings(), engine)
