@@ -46,6 +46,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/api/v1/risk/kill-switch"): {"engaged": True},
     ("PUT", "/api/v1/risk/bots/{bot_id}/kill-switch"): {"engaged": True},
     ("GET", "/api/v1/audit"): None,
+    ("GET", "/api/v1/reports/fills"): None,
+    ("GET", "/api/v1/reports/pnl"): None,
     ("GET", "/api/v1/admin/users"): None,
     ("PATCH", "/api/v1/admin/users/{user_id}"): {"role": "admin"},
     ("POST", "/api/v1/admin/keys/rotate"): None,

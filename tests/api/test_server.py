@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -25,19 +26,25 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`wisetrader api` in a child process on 127.0.0.1 and a free port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "WISETRADER_DATA_DIR": str(tmp_path), "WISETRADER_API__JWT_SECRET": "x" * 32}
+    full_env = {
+        **os.environ,
+        "WISETRADER_DATA_DIR": str(data_dir),
+        "WISETRADER_API__JWT_SECRET": "x" * 32,
+        **(env or {}),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "wisetrader", "api", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=full_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
             try:
@@ -49,6 +56,12 @@ def server(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with start_server(tmp_path) as base:
+        yield base
 
 
 def test_cli_serves_openapi_docs_and_the_api(server: str, tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from wisetrader.api.deps import AppState
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import BodySizeLimit, RateLimiter
 from wisetrader.api.metrics import LATENCY, REJECTED, REQUESTS
-from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, risk, stream
+from wisetrader.api.reports import FillSource
+from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, reports, risk, stream
 from wisetrader.api.security import Tokens
 from wisetrader.bus.protocol import Bus
 from wisetrader.controlplane.crypto import KeyRing
@@ -92,6 +93,7 @@ def create_app(
     engine: AsyncEngine | None = None,
     bus: Bus | None = None,
     own_bus: bool = False,
+    fills: FillSource | None = None,
 ) -> FastAPI:
     """The API over ``engine`` (default: from settings); with ``bus``, ``/api/v1/stream`` streams events.
 
@@ -113,6 +115,7 @@ def create_app(
         user_limiter=RateLimiter(settings.rate_per_user),
         ip_limiter=RateLimiter(settings.rate_per_ip),
         hub=EventHub(bus) if bus is not None else None,
+        fills=fills,
     )
 
     @asynccontextmanager
@@ -138,7 +141,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.wisetrader = state
-    for module in (auth, accounts, bots, risk, audit, admin, stream):
+    for module in (auth, accounts, bots, risk, reports, audit, admin, stream):
         app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_RESPONSES)
     app.include_router(health.router)
 

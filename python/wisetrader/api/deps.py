@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import RateLimiter
+from wisetrader.api.reports import FillSource
 from wisetrader.api.security import API_TOKEN_PREFIX, TokenError, Tokens, hash_api_token
 from wisetrader.controlplane.crypto import KeyRing
 from wisetrader.controlplane.models import ApiToken, User
@@ -30,6 +31,7 @@ class AppState:
     user_limiter: RateLimiter
     ip_limiter: RateLimiter
     hub: EventHub | None = None  # set when an event bus is attached
+    fills: FillSource | None = None  # set when an analytics store is attached
 
 
 def app_state(request: Request) -> AppState:

@@ -277,3 +277,30 @@ class RotateOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# --- reports --------------------------------------------------------------------------------------------
+class BotPnl(BaseModel):
+    bot_id: str | None
+    quote: str
+    fills: int
+    trades: int
+    volume: float = Field(description="traded notional in quote (a statistic, not a balance)")
+    fees: str = Field(description="fees converted to quote (decimal string)")
+    grid_profit: str = Field(description="realized P&L (decimal string)")
+    floating: str = Field(description="unrealized P&L at the last fill price (decimal string)")
+    total: str
+
+
+class PnlSummary(BaseModel):
+    quote: str
+    fills: int
+    starting_capital: float
+    final_equity: float
+    total_return: float
+    max_drawdown: float = Field(description="largest peak-to-trough fall, as a fraction of the peak")
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    by_bot: list[BotPnl]

@@ -16,8 +16,17 @@ def run(host: str | None = None, port: int | None = None) -> None:
     # Standalone, the API sees engine events only through Kafka; an in-process bus would stay empty, so
     # without Kafka the stream endpoint says it is not available.
     bus: Bus | None = from_settings(root) if root.bus == "kafka" else None
+    # The store is read only when named: an embedded chDB directory belongs to one process at a time.
+    fills = None
+    if root.store_dsn:
+        from wisetrader.api.reports import StoreFills
+        from wisetrader.store import Store
+
+        store = Store(root.store_dsn, root.store_database)
+        store.migrate()
+        fills = StoreFills(store)
     uvicorn.run(
-        create_app(bus=bus, own_bus=bus is not None),
+        create_app(bus=bus, own_bus=bus is not None, fills=fills),
         host=host or settings.host,
         port=settings.port if port is None else port,
         log_level="info",
