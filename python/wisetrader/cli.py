@@ -70,6 +70,15 @@ def report(
     )
 
 
+def _register() -> None:
+    from wisetrader.marketdata.replay import replay_command
+
+    app.command("replay")(replay_command)
+
+
+_register()
+
+
 def main() -> None:
     app()
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     # HTTP API and control plane.
     api: ApiSettings = Field(default_factory=ApiSettings)
+
+    # Market data (Rust core): bound of each Binance pre-snapshot buffer, frames per batch on replay.
+    marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
+    replay_batch_size: int = Field(default=4096, ge=1, description="frames per feed_batch call on replay")
+
     # Event bus (wisetrader.bus): in-process by default, Kafka when it grows.
     bus: Literal["inprocess", "kafka"] = Field(default="inprocess", description="event bus backend")
     inprocess_queue_size: int = Field(default=65_536, ge=1, description="per consumer group and family")

@@ -189,7 +189,10 @@ pub fn format_decimal(mantissa: i128, scale: u8, out: &mut String) {
 }
 
 fn pow10(exp: u8) -> Result<i128, DecimalError> {
-    POW10.get(exp as usize).copied().ok_or(DecimalError::Overflow)
+    POW10
+        .get(exp as usize)
+        .copied()
+        .ok_or(DecimalError::Overflow)
 }
 
 /// Parse a plain decimal (`-?digits[.digits]`, at least one digit) into `(negative, mantissa,

@@ -3,7 +3,11 @@
 //! The crate compiles and tests as plain Rust; the PyO3 bindings live in [`python`] behind the
 //! `python` feature, which maturin turns on.
 
+pub mod book;
+pub mod decode;
 pub mod fixed;
+pub mod market;
+pub mod sync;
 
 #[cfg(feature = "python")]
 mod python;
