@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,11 +27,15 @@ def version() -> None:
 def api(
     host: str = typer.Option(None, help="address to listen on (default from WISETRADER_API__HOST)"),
     port: int = typer.Option(None, help="port to listen on (default from WISETRADER_API__PORT)"),
+    replay: Annotated[
+        Path | None, typer.Option(help="recording whose books the market-data routes serve")
+    ] = None,
+    venue: str | None = typer.Option(None, help="venue of --replay, e.g. binance-spot"),
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     from wisetrader.api.serve import run
 
-    run(host, port)
+    run(host, port, replay, venue)
 
 
 @app.command()

@@ -47,6 +47,10 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/api/v1/risk/bots/{bot_id}/kill-switch"): {"engaged": True},
     ("GET", "/api/v1/audit"): None,
     ("GET", "/api/v1/reports/fills"): None,
+    ("GET", "/api/v1/instruments"): None,
+    ("GET", "/api/v1/market/{venue}/{symbol}/top"): None,
+    ("GET", "/api/v1/market/{venue}/{symbol}/depth"): None,
+    ("GET", "/api/v1/market/health"): None,
     ("GET", "/api/v1/reports/pnl"): None,
     ("GET", "/api/v1/admin/users"): None,
     ("PATCH", "/api/v1/admin/users/{user_id}"): {"role": "admin"},
@@ -66,7 +70,7 @@ def test_every_route_is_classified(app: FastAPI) -> None:
 
 
 async def test_anonymous_is_refused_everywhere(app: FastAPI, client: httpx.AsyncClient) -> None:
-    ids = {"token_id": 1, "account_id": 1, "bot_id": 1, "user_id": 1}
+    ids = {"token_id": 1, "account_id": 1, "bot_id": 1, "user_id": 1, "venue": "okx", "symbol": "BTC-USDT"}
     for method, path in api_routes(app):
         if (method, path) in PUBLIC:
             continue
@@ -86,8 +90,8 @@ async def test_another_user_is_refused_everywhere(app: FastAPI, client: httpx.As
     before = (await client.get(f"/api/v1/bots/{bot_id}", headers=ann.headers)).json()
 
     for method, path in api_routes(app):
-        if "{" not in path:
-            continue
+        if "{" not in path or path.startswith("/api/v1/market/"):
+            continue  # market data is public (for any signed-in user), not owned
         r = await client.request(method, path.format(**ids), json=BODIES[(method, path)], headers=bob.headers)
         assert r.status_code in (403, 404), (method, path, r.status_code, r.text)
 

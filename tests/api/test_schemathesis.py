@@ -6,6 +6,8 @@ import asyncio
 import atexit
 import shutil
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.pool import NullPool
 from wisetrader.api import create_app
+from wisetrader.api.reports import StoreFills
 from wisetrader.controlplane.db import make_engine, migrate
+from wisetrader.store import Store
 
 from tests.api.conftest import ACCOUNT, GRID, PASSWORD, api_settings
 
@@ -49,7 +53,19 @@ async def _prepared_app() -> FastAPI:
 
 
 # Schemathesis parametrizes at collection time, so the app is built when the module is imported.
-schema = schemathesis.openapi.from_asgi("/openapi.json", asyncio.run(_prepared_app()))
+APP = asyncio.run(_prepared_app())
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def attached_store(chdb_dir: Path) -> Iterator[None]:
+    """The reports read a real (empty) store, so that they answer rather than 503."""
+    store = Store(f"chdb://{chdb_dir}", f"t{uuid.uuid4().hex[:12]}")
+    store.migrate()
+    APP.state.wisetrader.fills = StoreFills(store)
+    yield
+    APP.state.wisetrader.fills = None
+    store.client.command(f"DROP DATABASE IF EXISTS {store.database}")
 
 
 @schema.parametrize()

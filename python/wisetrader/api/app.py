@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wisetrader import __version__
+from wisetrader._core import MarketData
 from wisetrader.api.deps import AppState
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import BodySizeLimit, RateLimiter
 from wisetrader.api.metrics import LATENCY, REJECTED, REQUESTS
 from wisetrader.api.reports import FillSource
-from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, reports, risk, stream
+from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, market, reports, risk, stream
 from wisetrader.api.security import Tokens
 from wisetrader.bus.protocol import Bus
 from wisetrader.controlplane.crypto import KeyRing
@@ -94,6 +95,7 @@ def create_app(
     bus: Bus | None = None,
     own_bus: bool = False,
     fills: FillSource | None = None,
+    markets: dict[str, MarketData] | None = None,
 ) -> FastAPI:
     """The API over ``engine`` (default: from settings); with ``bus``, ``/api/v1/stream`` streams events.
 
@@ -116,6 +118,7 @@ def create_app(
         ip_limiter=RateLimiter(settings.rate_per_ip),
         hub=EventHub(bus) if bus is not None else None,
         fills=fills,
+        markets=dict(markets or {}),
     )
 
     @asynccontextmanager
@@ -141,7 +144,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.wisetrader = state
-    for module in (auth, accounts, bots, risk, reports, audit, admin, stream):
+    for module in (auth, accounts, bots, risk, market, reports, audit, admin, stream):
         app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_RESPONSES)
     app.include_router(health.router)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wisetrader._core import MarketData
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import RateLimiter
 from wisetrader.api.reports import FillSource
@@ -32,6 +33,7 @@ class AppState:
     ip_limiter: RateLimiter
     hub: EventHub | None = None  # set when an event bus is attached
     fills: FillSource | None = None  # set when an analytics store is attached
+    markets: dict[str, MarketData] = field(default_factory=dict)  # venue -> books, when a feed is attached
 
 
 def app_state(request: Request) -> AppState:

@@ -304,3 +304,50 @@ class PnlSummary(BaseModel):
     losses: int
     win_rate: float | None
     by_bot: list[BotPnl]
+
+
+# --- market data ----------------------------------------------------------------------------------------
+MarketVenue = Literal["binance-spot", "binance-usdm", "bybit-spot", "bybit-linear", "okx"]
+
+
+class InstrumentOut(BaseModel):
+    venue: MarketVenue
+    symbol: str
+    tick_size: str
+    lot_step: str
+
+
+class TopOfBook(BaseModel):
+    venue: MarketVenue
+    symbol: str
+    state: str = Field(description="waiting_for_snapshot, synced or out_of_sync; prices only when synced")
+    reason: str | None
+    update_id: int
+    bid_px: str | None
+    bid_qty: str | None
+    ask_px: str | None
+    ask_qty: str | None
+    mid: str | None
+    spread: str | None
+
+
+class Depth(BaseModel):
+    venue: MarketVenue
+    symbol: str
+    state: str
+    update_id: int
+    bids: list[tuple[str, str]] = Field(description="(price, quantity), best first")
+    asks: list[tuple[str, str]]
+
+
+class SymbolHealth(BaseModel):
+    symbol: str
+    state: str
+    reason: str | None
+    update_id: int
+
+
+class FeedHealth(BaseModel):
+    venue: MarketVenue
+    counters: dict[str, int]
+    symbols: list[SymbolHealth]

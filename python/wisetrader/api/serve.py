@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import uvicorn
 
 from wisetrader.settings import get_settings
 
 
-def run(host: str | None = None, port: int | None = None) -> None:
+def run(
+    host: str | None = None, port: int | None = None, replay: Path | None = None, venue: str | None = None
+) -> None:
+    """Serve the API; ``replay`` (with ``venue``) loads a recording's books for the market-data routes."""
     from wisetrader.api.app import create_app
     from wisetrader.bus import Bus, from_settings
 
@@ -25,8 +30,15 @@ def run(host: str | None = None, port: int | None = None) -> None:
         store = Store(root.store_dsn, root.store_database)
         store.migrate()
         fills = StoreFills(store)
+    markets = {}
+    if replay is not None:
+        from wisetrader.marketdata.replay import replay as replay_recording
+
+        if venue is None:
+            raise ValueError("--replay needs --venue")
+        markets[venue] = replay_recording(replay, venue).market
     uvicorn.run(
-        create_app(bus=bus, own_bus=bus is not None, fills=fills),
+        create_app(bus=bus, own_bus=bus is not None, fills=fills, markets=markets),
         host=host or settings.host,
         port=settings.port if port is None else port,
         log_level="info",
