@@ -50,7 +50,8 @@ async def test_top_depth_and_health_follow_the_core_books(engine: AsyncEngine, t
             {"symbol": "BTC-USDT", "state": "synced", "reason": None, "update_id": body["update_id"]}
         ]
 
-        assert (await c.get("/api/v1/market/bybit-spot/BTCUSDT/top", headers=ann.headers)).status_code == 503
+        assert (await c.get("/api/v1/market/okx/ETH-USDT/top", headers=ann.headers)).status_code == 404
+        assert (await c.get("/api/v1/market/bybit-spot/BTCUSDT/top", headers=ann.headers)).status_code == 404
         assert (await c.get("/api/v1/market/kraken/BTCUSDT/top", headers=ann.headers)).status_code == 422
         assert (
             await c.get("/api/v1/market/okx/BTC-USDT/depth?levels=0", headers=ann.headers)

@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 from wisetrader.api import create_app
 from wisetrader.api.reports import StoreFills
 from wisetrader.controlplane.db import make_engine, migrate
+from wisetrader.marketdata.replay import replay
 from wisetrader.store import Store
 
 from tests.api.conftest import ACCOUNT, GRID, PASSWORD, api_settings
@@ -40,7 +41,11 @@ async def _prepared_app() -> FastAPI:
     path = Path(folder) / "cp.db"
     engine = make_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
     await migrate(engine)
-    app = create_app(api_settings(), engine)
+    # Books from a real recording, so that the market-data routes answer rather than 503.
+    market = replay(
+        Path(__file__).parent.parent / "data" / "recordings" / "okx" / "BTC-USDT.rec", "okx"
+    ).market
+    app = create_app(api_settings(), engine, markets={"okx": market})
     # One user with an account and a bot, so that generated ids sometimes hit real rows.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         await c.post("/api/v1/auth/register", json={"email": "st@example.com", "password": PASSWORD})

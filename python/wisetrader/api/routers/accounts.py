@@ -7,7 +7,17 @@ import datetime as dt
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
-from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, State, not_found
+from wisetrader.api.deps import (
+    ClientIp,
+    CurrentUser,
+    Db,
+    Id,
+    PageParams,
+    Responses,
+    State,
+    invalid,
+    not_found,
+)
 from wisetrader.api.schemas import AccountIn, AccountOut, LiveOptIn, Page
 from wisetrader.api.security import totp_ok
 from wisetrader.controlplane.models import Bot, ExchangeAccount
@@ -95,10 +105,8 @@ async def enable_live(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong two-factor code")
     current = state.settings.risk_disclosure_version
     if body.disclosure_version != current:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"disclosure_version {body.disclosure_version!r} is not the current risk disclosure {current!r}",
-        )
+        msg = f"is not the current risk disclosure version {current!r}"
+        raise invalid(("body", "disclosure_version"), msg, body.disclosure_version)
     account.live_enabled = True
     account.risk_disclosure_version = current
     account.risk_disclosure_accepted_at = dt.datetime.now(dt.UTC)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, not_found
+from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, invalid, not_found
 from wisetrader.api.schemas import BotConfig, BotIn, BotOut, BotUpdate, BotVersionOut, Page
 from wisetrader.controlplane.models import Bot, BotVersion, ExchangeAccount
 from wisetrader.controlplane.repositories import audit, owned, page
@@ -104,10 +104,7 @@ async def update_bot(bot_id: Id, body: BotUpdate, user: CurrentUser, session: Db
     """Store a new configuration as the next version; earlier versions are kept."""
     bot = await owned_bot(session, bot_id, user.id)
     if body.config.kind != bot.kind:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"config.kind {body.config.kind!r} != bot kind {bot.kind!r}",
-        )
+        raise invalid(("body", "config", "kind"), f"must stay {bot.kind!r}, the bot's kind", body.config.kind)
     bot.version += 1
     version = BotVersion(
         bot_id=bot.id,

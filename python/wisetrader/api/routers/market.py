@@ -20,21 +20,14 @@ from wisetrader.api.schemas import (
 from wisetrader.marketdata.instruments import BUNDLED
 
 router = APIRouter(tags=["market data"])
-_errors: Responses = {
-    404: {"description": "symbol not followed on this venue"},
-    503: {"description": "no market data for this venue in this API process"},
-}
+_errors: Responses = {404: {"description": "this API process follows no book for that venue and symbol"}}
 MarketSymbol = Annotated[str, Path(pattern=r"^[A-Z0-9-]{2,32}$", examples=["BTCUSDT"])]
 
 
 def _book(state: State, venue: str, symbol: str) -> MarketData:
     market = state.markets.get(venue)
-    if market is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"no market data for {venue} in this process"
-        )
-    if symbol not in market.symbols:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{symbol} is not followed on {venue}")
+    if market is None or symbol not in market.symbols:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no book of {symbol} on {venue} in this process")
     return market
 
 

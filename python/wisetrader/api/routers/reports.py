@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from wisetrader.analytics.report import ReportError, build
-from wisetrader.api.deps import CurrentUser, Responses, State
+from wisetrader.api.deps import CurrentUser, Responses, State, invalid
 from wisetrader.api.reports import FillSource
 from wisetrader.api.schemas import BotPnl, PnlSummary
 
@@ -21,11 +21,17 @@ Start = Annotated[dt.datetime | None, Query(description="inclusive, ISO 8601 (UT
 End = Annotated[dt.datetime | None, Query(description="exclusive, ISO 8601 (UTC if no offset)")]
 
 
-def _ns(value: dt.datetime | None) -> int | None:
+# Times are i64 ns since the epoch: the range they can express.
+FIRST, LAST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(2262, 1, 1, tzinfo=dt.UTC)
+
+
+def _ns(value: dt.datetime | None, name: str) -> int | None:
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    if not FIRST <= value < LAST:
+        raise invalid(("query", name), "must be between 1970-01-01 and 2262-01-01", value.isoformat())
     return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1000
 
 
@@ -38,9 +44,9 @@ def _source(state: State) -> FillSource:
 
 
 def _range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[int | None, int | None]:
-    start_ns, end_ns = _ns(start), _ns(end)
+    start_ns, end_ns = _ns(start, "start"), _ns(end, "end")
     if start_ns is not None and end_ns is not None and start_ns >= end_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start must be before end")
+        raise invalid(("query", "end"), "must be after start", end.isoformat() if end else None)
     return start_ns, end_ns
 
 
@@ -96,8 +102,9 @@ async def pnl_summary(
     try:
         report = build(df, capital=capital, start_ns=start_ns, end_ns=end_ns, quote=quote)
     except ReportError as exc:
-        code = status.HTTP_404_NOT_FOUND if "no fills" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(code, str(exc)) from None
+        if "no fills" in str(exc):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise invalid(("query", "quote"), str(exc), quote) from None
     m = report.metrics
     money = ("fees", "grid_profit", "floating", "total")
     by_bot = [
