@@ -2,8 +2,9 @@
 
     python -m bench.api_load [--requests 3000] [--concurrency 32] [--bots 20] [--seconds 30]
 
-Starts the server on a free port with an embedded SQLite control plane in a temporary directory, creates
-one user with ``--bots`` bots, then sends ``--requests`` authenticated GET requests per endpoint from
+Starts the server on a free port with an embedded SQLite control plane in a temporary directory and the
+books of a bundled OKX recording (``--replay``), creates one user with ``--bots`` bots, then sends
+``--requests`` authenticated GET requests per endpoint (bots list, top of book, liveness) from
 ``--concurrency`` concurrent httpx connections (bounded by count and by ``--seconds``), and stops the server.
 Client and server share this machine's cores, so the figure is a floor for a dedicated host.
 """
@@ -18,10 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
 PASSWORD = "bench password 123"
+RECORDING = Path(__file__).parent.parent / "tests" / "data" / "recordings" / "okx" / "BTC-USDT.rec"
 GRID = {"kind": "grid", "lower_price": "60000", "upper_price": "70000", "levels": 10, "investment": "1000"}
 
 
@@ -70,10 +73,11 @@ async def _run(args: argparse.Namespace, base: str) -> None:
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
         headers = await _setup(c, args.bots)
         await _load(c, "/api/v1/bots", headers, 200, args.concurrency, args.seconds)  # warm-up
-        print(f"{'endpoint':<32} {'requests':>9} {'seconds':>8} {'req/s':>8} {'non-200':>8}")
-        for path in (f"/api/v1/bots?limit={args.bots}", "/health/live"):
+        print(f"{'endpoint':<36} {'requests':>9} {'seconds':>8} {'req/s':>8} {'non-200':>8}")
+        paths = (f"/api/v1/bots?limit={args.bots}", "/api/v1/market/okx/BTC-USDT/top", "/health/live")
+        for path in paths:
             done, secs, errors = await _load(c, path, headers, args.requests, args.concurrency, args.seconds)
-            print(f"{'GET ' + path:<32} {done:>9} {secs:>8.2f} {done / secs:>8.0f} {errors:>8}")
+            print(f"{'GET ' + path:<36} {done:>9} {secs:>8.2f} {done / secs:>8.0f} {errors:>8}")
 
 
 def main() -> None:
@@ -93,6 +97,7 @@ def main() -> None:
             "WISETRADER_API__RATE_PER_IP": "100000000",
         }
         cmd = [sys.executable, "-m", "wisetrader", "api", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--replay", str(RECORDING), "--venue", "okx"]
         server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
