@@ -13,7 +13,7 @@ from wisetrader.controlplane.db import sessionmaker
 from wisetrader.controlplane.models import ExchangeAccount, User
 from wisetrader.controlplane.repositories import account_context, sealed_of
 
-from tests.api.conftest import ACCOUNT, MASTER, PASSWORD, api_settings, enable_totp, new_account, new_user
+from api.conftest import ACCOUNT, MASTER, PASSWORD, api_settings, enable_totp, new_account, new_user
 
 pytestmark = pytest.mark.service
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wisetrader.controlplane.models import ApiToken, User
 
-from tests.api.conftest import PASSWORD, enable_totp, new_user
+from api.conftest import PASSWORD, enable_totp, new_user
 
 pytestmark = pytest.mark.service
 

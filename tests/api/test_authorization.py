@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.api.conftest import ACCOUNT, GRID, PASSWORD, new_account, new_bot, new_user
+from api.conftest import ACCOUNT, GRID, PASSWORD, new_account, new_bot, new_user
 
 pytestmark = pytest.mark.service
 

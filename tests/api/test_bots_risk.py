@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wisetrader.controlplane.models import BotVersion
 
-from tests.api.conftest import DCA_CONFIG, GRID, enable_totp, new_account, new_bot, new_user
+from api.conftest import DCA_CONFIG, GRID, enable_totp, new_account, new_bot, new_user
 
 pytestmark = pytest.mark.service
 
@@ -125,7 +125,7 @@ async def test_admin_needs_role_and_2fa(client: httpx.AsyncClient, engine: Async
     from sqlalchemy import update
     from wisetrader.controlplane.models import User
 
-    from tests.api.conftest import PASSWORD
+    from api.conftest import PASSWORD
 
     ann = await new_user(client, "ann")
     bob = await new_user(client, "bob")

@@ -9,7 +9,7 @@ from wisetrader.api import create_app
 from wisetrader.api.limits import RateLimiter
 from wisetrader.controlplane.db import make_engine
 
-from tests.api.conftest import api_settings, new_user
+from api.conftest import api_settings, new_user
 
 pytestmark = pytest.mark.service
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wisetrader.api import create_app
 from wisetrader.marketdata.replay import replay
 
-from tests.api.conftest import api_settings, new_user
+from api.conftest import api_settings, new_user
 
 pytestmark = pytest.mark.service
 RECORDING = Path(__file__).parent.parent / "data" / "recordings" / "okx" / "BTC-USDT.rec"

@@ -16,8 +16,8 @@ import httpx
 import polars as pl
 import pytest
 
-from tests.api.conftest import PASSWORD
-from tests.api.test_server import start_server
+from api.conftest import PASSWORD
+from api.test_server import start_server
 
 pytestmark = pytest.mark.service
 
@@ -88,7 +88,7 @@ def test_each_user_reports_only_their_own_fills(served: str) -> None:
 
 
 async def test_reports_say_when_no_store_is_attached(client: httpx.AsyncClient) -> None:
-    from tests.api.conftest import new_user
+    from api.conftest import new_user
 
     ann = await new_user(client, "ann")
     for path in ("/api/v1/reports/fills", "/api/v1/reports/pnl"):

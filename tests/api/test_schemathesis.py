@@ -28,7 +28,7 @@ from wisetrader.controlplane.db import make_engine, migrate
 from wisetrader.marketdata.replay import replay
 from wisetrader.store import Store
 
-from tests.api.conftest import ACCOUNT, GRID, PASSWORD, api_settings
+from api.conftest import ACCOUNT, GRID, PASSWORD, api_settings
 
 pytestmark = pytest.mark.service
 AUTH: dict[str, str] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD
+from api.conftest import PASSWORD
 
 pytestmark = pytest.mark.service
 

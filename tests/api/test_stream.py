@@ -18,7 +18,7 @@ from wisetrader.bus import InProcessBus
 from wisetrader.controlplane.db import make_engine
 from wisetrader.events import BookTop, Fill
 
-from tests.api.conftest import PASSWORD, api_settings
+from api.conftest import PASSWORD, api_settings
 
 pytestmark = pytest.mark.service
 
