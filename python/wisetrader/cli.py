@@ -23,6 +23,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command("plan")
+def plan_cmd(
+    bot_file: str = typer.Argument(..., help="bot YAML file (see docs/bot-file.md)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
+) -> None:
+    """Show what a grid or DCA bot will do and need before it runs (exit 1 if it is invalid)."""
+    from wisetrader.bots.cli import plan_command
+
+    raise typer.Exit(plan_command(bot_file, as_json))
+
+
 @app.command()
 def api(
     host: str = typer.Option(None, help="address to listen on (default from WISETRADER_API__HOST)"),

@@ -4,6 +4,7 @@
 //! `python` feature, which maturin turns on.
 
 pub mod book;
+pub mod bots;
 pub mod decode;
 pub mod fixed;
 pub mod market;

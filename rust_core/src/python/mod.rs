@@ -2,11 +2,13 @@
 
 use pyo3::prelude::*;
 
+mod bots;
 mod market;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    bots::register(m)?;
     market::register(m)?;
     Ok(())
 }

@@ -1,0 +1,306 @@
+//! Grid and DCA bots: definitions, validation, plans, state machines, the per-symbol trigger
+//! index and the paper matcher.
+//!
+//! Config-time maths (geometric ratios, deviations, budgets) is exact decimal (`rust_decimal`)
+//! and is rounded onto the instrument's tick and lot grids with the exchange rules: quantity
+//! down to the lot step, a buy price down and a sell price up to the tick. From then on the hot
+//! path (top-of-book evaluation) compares integer ticks only; P&L and fees are kept as exact
+//! decimals per fill.
+
+pub mod dca;
+mod desk;
+pub mod engine;
+pub mod grid;
+pub mod ids;
+pub mod instrument;
+pub mod paper;
+pub mod session;
+pub mod triggers;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use engine::{Bot, BotSpec, FillOutcome, SymbolEngine};
+pub use ids::{client_id, parse_client_id, Leg};
+pub use instrument::{Instrument, InstrumentSpec};
+
+/// Order side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+/// How an order executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    /// Rests on the book until filled or cancelled.
+    Limit,
+    /// Takes what is available up to the limit price; the rest is cancelled (virtual mode).
+    LimitIoc,
+    /// Walks the book; `price_ticks` is 0.
+    Market,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "limit",
+            OrderType::LimitIoc => "limit_ioc",
+            OrderType::Market => "market",
+        }
+    }
+}
+
+/// Where a bot's orders live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// Limit orders rest on the venue; the core decides what should rest and reacts to fills.
+    #[default]
+    Resting,
+    /// Nothing rests; the core emits an immediate-or-cancel order when the book crosses a level.
+    Virtual,
+}
+
+/// What an intent asks the executor to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Place,
+    Cancel,
+    /// Cancel `replaces` and place this order in its stead.
+    Replace,
+}
+
+/// Why an intent was emitted (stable names, used in logs and counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    GridStart,
+    GridInitialBuy,
+    GridLevelBuy,
+    GridLevelSell,
+    GridTrailingUp,
+    TakeProfitPrice,
+    StopLossPrice,
+    DealStart,
+    SafetyOrder,
+    TakeProfit,
+    TakeProfitResize,
+    TrailingTakeProfit,
+    StopLoss,
+    DealClosed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::GridStart => "grid_start",
+            Reason::GridInitialBuy => "grid_initial_buy",
+            Reason::GridLevelBuy => "grid_level_buy",
+            Reason::GridLevelSell => "grid_level_sell",
+            Reason::GridTrailingUp => "grid_trailing_up",
+            Reason::TakeProfitPrice => "take_profit_price",
+            Reason::StopLossPrice => "stop_loss_price",
+            Reason::DealStart => "deal_start",
+            Reason::SafetyOrder => "safety_order",
+            Reason::TakeProfit => "take_profit",
+            Reason::TakeProfitResize => "take_profit_resize",
+            Reason::TrailingTakeProfit => "trailing_take_profit",
+            Reason::StopLoss => "stop_loss",
+            Reason::DealClosed => "deal_closed",
+        }
+    }
+}
+
+/// One order intent, in integer ticks and lots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub action: Action,
+    pub bot: u32,
+    pub client_id: String,
+    /// For `Replace`: the client id of the order being replaced.
+    pub replaces: Option<String>,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+    pub reason: Reason,
+}
+
+/// Which asset a fee was charged in, relative to the instrument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeeAsset {
+    Base,
+    Quote,
+    Other(String),
+}
+
+/// One execution of one of our orders (partial or final).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    /// Venue trade id (or the paper matcher's); duplicates are detected by it.
+    pub fill_id: String,
+    pub client_id: String,
+    pub side: Side,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+    /// Fee amount, positive when paid; a rebate is negative.
+    pub fee: Decimal,
+    /// Asset code of the fee (e.g. "USDT", "BTC", "BNB").
+    pub fee_asset: String,
+    pub ts_ns: i64,
+}
+
+/// Order lifecycle updates other than executions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Accepted,
+    Rejected,
+    Cancelled,
+    PartiallyFilled,
+    Filled,
+}
+
+/// An order update from paper or live execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderUpdate {
+    pub client_id: String,
+    pub status: OrderStatus,
+    pub ts_ns: i64,
+}
+
+/// One problem with a bot definition: the field and a message with the numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotError {
+    pub field: String,
+    pub message: String,
+}
+
+impl BotError {
+    pub fn new(field: &str, message: impl Into<String>) -> BotError {
+        BotError {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for BotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A list of problems (never empty when returned as an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotErrors(pub Vec<BotError>);
+
+impl fmt::Display for BotErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BotErrors {}
+
+/// An order a bot believes is live (or in flight) on the venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenOrder {
+    pub leg: Leg,
+    pub level: u32,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+    pub filled_lots: i64,
+}
+
+impl OpenOrder {
+    pub fn remaining(&self) -> i64 {
+        (self.qty_lots - self.filled_lots).max(0)
+    }
+}
+
+/// Realized results kept per bot; fees per asset in the fee's own currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Realized P&L in quote, net of quote fees.
+    pub realized_pnl: Decimal,
+    /// Fees paid, keyed by asset code.
+    pub fees: BTreeMap<String, Decimal>,
+    /// Fill ids already applied (duplicates are ignored).
+    pub seen_fills: std::collections::BTreeSet<String>,
+    pub fills_applied: u64,
+    pub duplicate_fills: u64,
+    pub unknown_fills: u64,
+}
+
+impl Ledger {
+    /// Record the fill id; `false` when it was already applied.
+    pub fn first_time(&mut self, fill_id: &str) -> bool {
+        if self.seen_fills.contains(fill_id) {
+            self.duplicate_fills += 1;
+            return false;
+        }
+        self.seen_fills.insert(fill_id.to_string());
+        self.fills_applied += 1;
+        true
+    }
+
+    pub fn add_fee(&mut self, asset: &str, fee: Decimal) {
+        *self.fees.entry(asset.to_string()).or_default() += fee;
+    }
+}
+
+/// Largest magnitude accepted for any price, size or percentage of a bot definition; keeps every
+/// exact-decimal product and sum far from `Decimal`'s range, so config maths cannot overflow.
+pub(crate) const MAX_INPUT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1e12
+
+/// One error if `v` is out of the accepted magnitude.
+pub(crate) fn check_bounds(field: &str, v: Decimal, errs: &mut Vec<BotError>) {
+    if v.abs() > MAX_INPUT {
+        errs.push(BotError::new(
+            field,
+            format!("{v} is out of range (at most {MAX_INPUT})"),
+        ));
+    }
+}
+
+/// Percent string helper for messages: `0.0165` -> `"1.65"`.
+pub(crate) fn pct(x: Decimal) -> String {
+    (x * Decimal::ONE_HUNDRED)
+        .round_dp(4)
+        .normalize()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests;
