@@ -25,7 +25,18 @@ import httpx
 
 PASSWORD = "bench password 123"
 RECORDING = Path(__file__).parent.parent / "tests" / "data" / "recordings" / "okx" / "BTC-USDT.rec"
-GRID = {"kind": "grid", "lower_price": "60000", "upper_price": "70000", "levels": 10, "investment": "1000"}
+GRID = {
+    "kind": "grid",
+    "venue": "binance-spot",
+    "symbol": "BTCUSDT",
+    "instrument": {"tick_size": "0.01", "lot_step": "0.00001", "min_notional": "5"},
+    "fee_rate": "0.001",
+    "start_price": "100",
+    "lower": "90",
+    "upper": "110",
+    "grids": 10,
+    "investment": {"quote": "1000"},
+}
 
 
 def _free_port() -> int:
@@ -42,7 +53,7 @@ async def _setup(c: httpx.AsyncClient, bots: int) -> dict[str, str]:
     account = {"venue": "simulator", "label": "b", "api_key": "benchkey1234", "api_secret": "benchsecret1"}
     account_id = (await c.post("/api/v1/accounts", json=account, headers=headers)).json()["id"]
     for i in range(bots):
-        body = {"name": f"b{i}", "account_id": account_id, "symbol": "BTCUSDT", "config": GRID}
+        body = {"name": f"b{i}", "account_id": account_id, "config": GRID}
         (await c.post("/api/v1/bots", json=body, headers=headers)).raise_for_status()
     return headers
 

@@ -112,15 +112,35 @@ ACCOUNT = {
     "api_key": "KEY-abcdefgh1234",
     "api_secret": "SECRET-zyxw98765",
 }
+INSTRUMENT = {"tick_size": "0.01", "lot_step": "0.00001", "min_qty": "0.00001", "min_notional": "5"}
+# The worked examples of reference/grid-and-dca.md (examples/bots/*.yaml).
+GRID = {
+    "kind": "grid",
+    "venue": "binance-spot",
+    "symbol": "BTCUSDT",
+    "instrument": INSTRUMENT,
+    "fee_rate": "0.001",
+    "start_price": "100",
+    "lower": "90",
+    "upper": "110",
+    "grids": 10,
+    "investment": {"quote": "1000"},
+}
 DCA_CONFIG = {
     "kind": "dca",
-    "base_order": "10",
-    "safety_order": "20",
+    "venue": "binance-spot",
+    "symbol": "BTCUSDT",
+    "instrument": INSTRUMENT,
+    "fee_rate": "0.001",
+    "start_price": "100",
+    "base_order": {"quote": "10"},
+    "safety_order": {"quote": "20"},
+    "price_deviation_pct": "1",
+    "step_scale": "1.5",
+    "volume_scale": "2",
     "max_safety_orders": 5,
-    "price_deviation_pct": "1.5",
-    "take_profit_pct": "1",
+    "take_profit_pct": "1.5",
 }
-GRID = {"kind": "grid", "lower_price": "60000", "upper_price": "70000", "levels": 10, "investment": "1000"}
 
 
 async def new_account(client: httpx.AsyncClient, caller: Caller) -> int:
@@ -130,7 +150,7 @@ async def new_account(client: httpx.AsyncClient, caller: Caller) -> int:
 
 
 async def new_bot(client: httpx.AsyncClient, caller: Caller, account_id: int) -> int:
-    body = {"name": "g", "account_id": account_id, "symbol": "BTCUSDT", "config": GRID}
+    body = {"name": "g", "account_id": account_id, "config": GRID}
     r = await client.post("/api/v1/bots", json=body, headers=caller.headers)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])

@@ -13,7 +13,7 @@ from api.conftest import ACCOUNT, GRID, PASSWORD, new_account, new_bot, new_user
 pytestmark = pytest.mark.service
 
 LIVE = {"accept_risk_disclosure": True, "disclosure_version": "2026-11", "totp_code": "123456"}
-BOT = {"name": "g", "symbol": "BTCUSDT", "config": GRID}
+BOT = {"name": "g", "config": GRID}
 # (method, path) -> a valid body; every /api/v1 route must be listed, so a new route cannot skip this test.
 BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/auth/register"): {"email": "z@example.com", "password": PASSWORD},

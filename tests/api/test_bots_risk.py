@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -19,25 +21,28 @@ async def test_create_get_list_update_versions_delete(client: httpx.AsyncClient,
     bot_id = await new_bot(client, ann, account_id)
     got = (await client.get(f"/api/v1/bots/{bot_id}", headers=ann.headers)).json()
     assert got["kind"] == "grid" and got["mode"] == "paper" and got["version"] == 1
-    assert got["config"]["upper_price"] == "70000" and got["config"]["spacing"] == "arithmetic"
-    body = {"name": "d", "account_id": account_id, "symbol": "ETHUSDT", "config": DCA}
+    assert got["config"]["upper"] == "110" and got["config"]["spacing"] == "arithmetic"
+    assert got["symbol"] == "BTCUSDT"
+    body = {"name": "d", "account_id": account_id, "config": DCA}
     dca = await client.post("/api/v1/bots", json=body, headers=ann.headers)
-    assert dca.status_code == 201 and dca.json()["config"]["volume_scale"] == "1"
+    assert dca.status_code == 201 and dca.json()["config"]["volume_scale"] == "2"
+    # The core's plan of the reference's worked DCA example: max funds 10 + 20(1+2+4+8+16) = 630, a
+    # little less once each quantity is rounded down to the lot step.
+    plan = dca.json()["plan"]
+    assert plan["valid"] and Decimal("629.9") < Decimal(plan["max_funds"]) <= 630 and len(plan["orders"]) == 6
 
     page = (await client.get("/api/v1/bots?limit=1&offset=1", headers=ann.headers)).json()
     assert page["total"] == 2 and [b["id"] for b in page["items"]] == [dca.json()["id"]]
 
-    new_cfg = {**GRID, "levels": 20}
+    new_cfg = {**GRID, "grids": 20}
     upd = await client.put(
         f"/api/v1/bots/{bot_id}",
         json={"config": new_cfg, "apply_to_running_deals": True},
         headers=ann.headers,
     )
-    assert upd.status_code == 200 and upd.json()["version"] == 2 and upd.json()["config"]["levels"] == 20
+    assert upd.status_code == 200 and upd.json()["version"] == 2 and upd.json()["config"]["grids"] == 20
     versions = (await client.get(f"/api/v1/bots/{bot_id}/versions", headers=ann.headers)).json()
-    assert [
-        (v["version"], v["config"]["levels"], v["apply_to_running_deals"]) for v in versions["items"]
-    ] == [
+    assert [(v["version"], v["config"]["grids"], v["apply_to_running_deals"]) for v in versions["items"]] == [
         (1, 10, False),
         (2, 20, True),
     ]
@@ -56,10 +61,11 @@ async def test_create_get_list_update_versions_delete(client: httpx.AsyncClient,
 @pytest.mark.parametrize(
     ("config", "field"),
     [
-        ({**GRID, "lower_price": "70000"}, "lower_price"),
-        ({**GRID, "levels": 1}, "levels"),
-        ({**GRID, "investment": "-5"}, "investment"),
-        ({**GRID, "investment": "1e5"}, "investment"),
+        ({**GRID, "lower": "120"}, "lower"),
+        ({**GRID, "grids": 0}, "grids"),
+        ({**GRID, "investment": {"quote": "1"}}, "investment"),
+        ({**GRID, "symbol": "BTC USDT"}, "symbol"),
+        ({**GRID, "venue": "kraken"}, "venue"),
         ({**GRID, "grid_step": "1"}, "grid_step"),
         ({**GRID, "kind": "martingale"}, "kind"),
         ({**DCA, "take_profit_pct": "0"}, "take_profit_pct"),
@@ -70,7 +76,7 @@ async def test_invalid_bot_config_is_a_precise_422(
 ) -> None:
     ann = await new_user(client, "ann")
     account_id = await new_account(client, ann)
-    body = {"name": "g", "account_id": account_id, "symbol": "BTCUSDT", "config": config}
+    body = {"name": "g", "account_id": account_id, "config": config}
     r = await client.post("/api/v1/bots", json=body, headers=ann.headers)
     assert r.status_code == 422
     assert field in r.text
@@ -80,7 +86,7 @@ async def test_invalid_bot_config_is_a_precise_422(
 async def test_live_bot_needs_the_account_opt_in(client: httpx.AsyncClient) -> None:
     ann = await new_user(client, "ann")
     account_id = await new_account(client, ann)
-    body = {"name": "g", "account_id": account_id, "symbol": "BTCUSDT", "mode": "live", "config": GRID}
+    body = {"name": "g", "account_id": account_id, "mode": "live", "config": GRID}
     assert (await client.post("/api/v1/bots", json=body, headers=ann.headers)).status_code == 403
     totp = await enable_totp(client, ann)
     opt_in = {"accept_risk_disclosure": True, "disclosure_version": "2026-11", "totp_code": totp.now()}
@@ -147,3 +153,22 @@ async def test_admin_needs_role_and_2fa(client: httpx.AsyncClient, engine: Async
     assert (
         await client.patch("/api/v1/admin/users/999999", json={"role": "provider"}, headers=admin)
     ).status_code == 404
+
+
+async def test_grid_creation_returns_the_core_plan(client: httpx.AsyncClient) -> None:
+    ann = await new_user(client, "ann")
+    account_id = await new_account(client, ann)
+    r = await client.post(
+        "/api/v1/bots", json={"name": "g", "account_id": account_id, "config": GRID}, headers=ann.headers
+    )
+    assert r.status_code == 201, r.text
+    plan = r.json()["plan"]
+    assert plan["valid"] and plan["errors"] == []
+    # 90-110 in ten arithmetic grids: levels every 2, so gross profit per grid between 2/108 and 2/90.
+    gross = plan["gross_profit_per_grid_pct"]
+    assert Decimal(gross["min"]) < Decimal(gross["max"])
+    assert Decimal("1.8") < Decimal(gross["min"]) < Decimal("1.9") and Decimal("2.2") < Decimal(
+        gross["max"]
+    ) < Decimal("2.3")
+    assert Decimal(plan["investment_needed"]) <= Decimal("1000") and Decimal(plan["min_investment"]) > 0
+    assert [lv["price"] for lv in plan["level_detail"]][:2] in (["90.00", "92.00"], ["90", "92"])

@@ -52,7 +52,7 @@ async def _prepared_app() -> FastAPI:
         login = await c.post("/api/v1/auth/login", json={"email": "st@example.com", "password": PASSWORD})
         AUTH["Authorization"] = f"Bearer {login.json()['access_token']}"
         account = (await c.post("/api/v1/accounts", json=ACCOUNT, headers=AUTH)).json()
-        bot = {"name": "g", "account_id": account["id"], "symbol": "BTCUSDT", "config": GRID}
+        bot = {"name": "g", "account_id": account["id"], "config": GRID}
         assert (await c.post("/api/v1/bots", json=bot, headers=AUTH)).status_code == 201
     return app
 

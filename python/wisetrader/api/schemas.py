@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from wisetrader.bots.model import DcaBotFile, GridBotFile
 
 T = TypeVar("T")
 
@@ -140,70 +141,29 @@ class LiveOptIn(In):
 
 
 # --- bots -----------------------------------------------------------------------------------------------
-class GridConfig(In):
-    kind: Literal["grid"]
-    lower_price: DecimalStr
-    upper_price: DecimalStr
-    levels: Annotated[int, Field(ge=2, le=500)]
-    spacing: Literal["arithmetic", "geometric"] = "arithmetic"
-    investment: DecimalStr
-
-    @model_validator(mode="after")
-    def _range(self) -> GridConfig:
-        if Decimal(self.lower_price) <= 0 or Decimal(self.upper_price) <= Decimal(self.lower_price):
-            raise ValueError("need 0 < lower_price < upper_price")
-        if Decimal(self.investment) <= 0:
-            raise ValueError("investment must be positive")
-        return self
-
-
-class DcaConfig(In):
-    kind: Literal["dca"]
-    side: Literal["long", "short"] = "long"
-    base_order: DecimalStr
-    safety_order: DecimalStr
-    max_safety_orders: Annotated[int, Field(ge=0, le=100)]
-    price_deviation_pct: DecimalStr
-    step_scale: DecimalStr = "1"
-    volume_scale: DecimalStr = "1"
-    take_profit_pct: DecimalStr
-
-    @model_validator(mode="after")
-    def _positive(self) -> DcaConfig:
-        for name in ("base_order", "price_deviation_pct", "step_scale", "volume_scale", "take_profit_pct"):
-            if Decimal(getattr(self, name)) <= 0:
-                raise ValueError(f"{name} must be positive")
-        return self
-
-
-BotConfig = Annotated[GridConfig | DcaConfig, Field(discriminator="kind")]
-Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,16}[-/]?[A-Z0-9]{2,16}$", examples=["BTCUSDT"])]
+BotConfig = Annotated[GridBotFile | DcaBotFile, Field(discriminator="kind")]
+GRID_EXAMPLE: dict[str, Any] = {
+    "kind": "grid",
+    "venue": "binance-spot",
+    "symbol": "BTCUSDT",
+    "instrument": {"tick_size": "0.01", "lot_step": "0.00001", "min_notional": "5"},
+    "fee_rate": "0.001",
+    "start_price": "100",
+    "lower": "90",
+    "upper": "110",
+    "grids": 10,
+    "investment": {"quote": "1000"},
+}
 
 
 class BotIn(In):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     account_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
-    symbol: Symbol
     mode: Literal["paper", "live"] = "paper"
-    config: BotConfig
+    config: BotConfig = Field(description="the bot file (as `wisetrader plan` reads it), checked by the core")
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "btc grid",
-                    "account_id": 1,
-                    "symbol": "BTCUSDT",
-                    "config": {
-                        "kind": "grid",
-                        "lower_price": "60000",
-                        "upper_price": "70000",
-                        "levels": 20,
-                        "investment": "1000",
-                    },
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"name": "btc grid", "account_id": 1, "config": GRID_EXAMPLE}]}
     )
 
 
@@ -224,12 +184,19 @@ class BotOut(Out):
     version: int
     kill_switch: bool
     created_at: dt.datetime
-    config: GridConfig | DcaConfig
+    config: BotConfig
+
+
+class BotCreated(BotOut):
+    plan: dict[str, Any] = Field(
+        description="the core's plan: budget (investment needed, minimum investment or max funds), "
+        "coverage (levels or safety orders with prices) and profit per grid; warnings"
+    )
 
 
 class BotVersionOut(Out):
     version: int
-    config: GridConfig | DcaConfig
+    config: BotConfig
     apply_to_running_deals: bool
     created_at: dt.datetime
 

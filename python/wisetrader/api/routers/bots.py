@@ -6,16 +6,21 @@ engine and are exposed here once the engine is attached to the API.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, invalid, not_found
-from wisetrader.api.schemas import BotConfig, BotIn, BotOut, BotUpdate, BotVersionOut, Page
+from wisetrader.api.schemas import BotConfig, BotCreated, BotIn, BotOut, BotUpdate, BotVersionOut, Page
+from wisetrader.bots.model import DcaBotFile, GridBotFile
+from wisetrader.bots.plan import plan
 from wisetrader.controlplane.models import Bot, BotVersion, ExchangeAccount
 from wisetrader.controlplane.repositories import audit, owned, page
+from wisetrader.marketdata.venues import VENUES
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 _404: Responses = {404: {"description": "no such bot"}}
@@ -28,6 +33,31 @@ async def _latest(session: Db, bot: Bot) -> BotVersion:
     )
     assert row is not None, "a bot always has its current version"
     return row
+
+
+SYMBOL = re.compile(r"^[A-Za-z0-9._/-]{1,32}$")
+
+
+def _checked(config: GridBotFile | DcaBotFile) -> dict[str, Any]:
+    """The core's plan of ``config``; every validation error it finds becomes one 422 entry."""
+    if not SYMBOL.match(config.symbol):
+        raise invalid(("body", "config", "symbol"), "must be 1-32 of A-Z a-z 0-9 . _ / -", config.symbol)
+    if config.venue not in VENUES:
+        raise invalid(("body", "config", "venue"), f"must be one of {sorted(VENUES)}", config.venue)
+    result = plan(config)
+    if result["errors"]:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "core_validation",
+                    "loc": ("body", "config", e["field"]),
+                    "msg": e["message"],
+                    "input": None,
+                }
+                for e in result["errors"]
+            ]
+        )
+    return result
 
 
 def _out(bot: Bot, version: BotVersion) -> BotOut:
@@ -47,32 +77,34 @@ async def owned_bot(session: Db, bot_id: int, user_id: int) -> Bot:
 @router.post(
     "",
     status_code=201,
-    response_model=BotOut,
+    response_model=BotCreated,
     responses={
         403: {"description": "live mode without the account's live opt-in"},
         404: {"description": "no such account"},
     },
 )
-async def create_bot(body: BotIn, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
-    """Create a grid or DCA bot on one of your accounts. Live mode needs the account's live opt-in."""
+async def create_bot(body: BotIn, user: CurrentUser, session: Db, ip: ClientIp) -> BotCreated:
+    """Create a grid or DCA bot on one of your accounts, validated by the core; the answer carries its plan
+    (budget, coverage, profit per grid). Live mode needs the account's live opt-in."""
     account = await owned(session, ExchangeAccount, body.account_id, user.id)
     if account is None:
         raise not_found("account")
     if body.mode == "live" and not account.live_enabled:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is not opted in to live trading")
+    checked = _checked(body.config)
     bot = Bot(
         owner_id=user.id, account_id=account.id, name=body.name, kind=body.config.kind,
-        symbol=body.symbol, mode=body.mode, version=1,
+        symbol=body.config.symbol, mode=body.mode, version=1,
     )  # fmt: skip
     session.add(bot)
     await session.flush()
     version = BotVersion(
-        bot_id=bot.id, version=1, config=body.config.model_dump(), apply_to_running_deals=False
+        bot_id=bot.id, version=1, config=body.config.model_dump(mode="json"), apply_to_running_deals=False
     )
     session.add(version)
     audit(session, user.id, "bot.create", f"bot:{bot.id}", ip, f"kind={bot.kind} mode={bot.mode}")
     await session.commit()
-    return _out(bot, version)
+    return BotCreated(**_out(bot, version).model_dump(), plan=checked)
 
 
 @router.get("", response_model=Page[BotOut])
@@ -105,11 +137,14 @@ async def update_bot(bot_id: Id, body: BotUpdate, user: CurrentUser, session: Db
     bot = await owned_bot(session, bot_id, user.id)
     if body.config.kind != bot.kind:
         raise invalid(("body", "config", "kind"), f"must stay {bot.kind!r}, the bot's kind", body.config.kind)
+    if body.config.symbol != bot.symbol:
+        raise invalid(("body", "config", "symbol"), f"must stay {bot.symbol!r}", body.config.symbol)
+    _checked(body.config)
     bot.version += 1
     version = BotVersion(
         bot_id=bot.id,
         version=bot.version,
-        config=body.config.model_dump(),
+        config=body.config.model_dump(mode="json"),
         apply_to_running_deals=body.apply_to_running_deals,
     )
     session.add(version)
