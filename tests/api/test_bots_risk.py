@@ -172,3 +172,14 @@ async def test_grid_creation_returns_the_core_plan(client: httpx.AsyncClient) ->
     ) < Decimal("2.3")
     assert Decimal(plan["investment_needed"]) <= Decimal("1000") and Decimal(plan["min_investment"]) > 0
     assert [lv["price"] for lv in plan["level_detail"]][:2] in (["90.00", "92.00"], ["90", "92"])
+
+
+async def test_instrument_the_core_cannot_build_is_a_422(client: httpx.AsyncClient) -> None:
+    ann = await new_user(client, "ann")
+    account_id = await new_account(client, ann)
+    config = {**GRID, "instrument": {"tick_size": "0.01", "lot_step": "0"}}
+    r = await client.post(
+        "/api/v1/bots", json={"name": "g", "account_id": account_id, "config": config}, headers=ann.headers
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "config", "instrument", "lot_step"]

@@ -44,7 +44,12 @@ def _checked(config: GridBotFile | DcaBotFile) -> dict[str, Any]:
         raise invalid(("body", "config", "symbol"), "must be 1-32 of A-Z a-z 0-9 . _ / -", config.symbol)
     if config.venue not in VENUES:
         raise invalid(("body", "config", "venue"), f"must be one of {sorted(VENUES)}", config.venue)
-    result = plan(config)
+    try:
+        result = plan(config)
+    except ValueError as exc:  # the core refuses an instrument it cannot build ("field: reason")
+        field, sep, msg = str(exc).partition(": ")
+        where = tuple(field.split(".")) if sep and " " not in field else ()
+        raise invalid(("body", "config", *where), msg if where else str(exc), None) from None
     if result["errors"]:
         raise RequestValidationError(
             [
