@@ -35,7 +35,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "fanout",
     ]  # not rust: cargo bench takes minutes
     cmd += ["--out", str(out), "--cache", str(out / "cache")]
-    subprocess.run(cmd, cwd=REPO_ROOT, check=True, capture_output=True)
+    done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, f"bench --quick failed:\n{done.stdout}\n{done.stderr}"
     return out
 
 

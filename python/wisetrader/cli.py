@@ -46,6 +46,21 @@ def plan_cmd(
 
 
 @app.command()
+def api(
+    host: str = typer.Option(None, help="address to listen on (default from WISETRADER_API__HOST)"),
+    port: int = typer.Option(None, help="port to listen on (default from WISETRADER_API__PORT)"),
+    replay: Annotated[
+        Path | None, typer.Option(help="recording whose books the market-data routes serve")
+    ] = None,
+    venue: str | None = typer.Option(None, help="venue of --replay, e.g. binance-spot"),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    from wisetrader.api.serve import run
+
+    run(host, port, replay, venue)
+
+
+@app.command()
 def report(
     store: str = typer.Option("", help="store DSN (chdb://PATH or http(s)://...); default from settings"),
     database: str = typer.Option("", help="ClickHouse database; default from settings"),

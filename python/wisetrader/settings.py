@@ -10,8 +10,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseModel):
+    """HTTP API and control plane (``WISETRADER_API__*``)."""
+
+    host: str = Field(default="127.0.0.1", description="address `wisetrader api` listens on")
+    port: int = Field(default=8000, description="port `wisetrader api` listens on")
+    database_url: str = Field(default="", description="control-plane DB; empty = SQLite file in data_dir")
+    jwt_secret: str = Field(default="", description="HMAC secret for JWTs; empty = generated per process")
+    access_token_seconds: int = Field(default=900, description="lifetime of an access token")
+    refresh_token_seconds: int = Field(default=14 * 86400, description="lifetime of a refresh token")
+    master_keys: str = Field(default="", description="id:base64 AES-256 master keys, first is current")
+    master_key_file: Path | None = Field(default=None, description="file holding master keys (same format)")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body")
+    rate_per_user: int = Field(default=300, description="requests per minute per user")
+    rate_per_ip: int = Field(default=600, description="requests per minute per client address")
+    risk_disclosure_version: str = Field(default="2026-11", description="current risk disclosure version")
 
 
 class Settings(BaseSettings):
@@ -19,6 +37,9 @@ class Settings(BaseSettings):
 
     # Where embedded state lives (store data, control-plane SQLite, bot state).
     data_dir: Path = Field(default=Path("var"), description="directory for embedded state")
+
+    # HTTP API and control plane.
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     # Market data (Rust core): bound of each Binance pre-snapshot buffer, bytes per chunk on replay.
     marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
