@@ -64,7 +64,8 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:>12,.0f} events/s  ({n:,} in {seconds:.2f}s)"
 
 
-async def inprocess(n: int) -> None:
+async def inprocess(n: int) -> tuple[float, float, int]:
+    """Seconds to publish ``n`` events, seconds until all were consumed, and the drops."""
     bus = InProcessBus(queue_size=n)
     consumer = await bus.consumer("bench", [Family.MARKET])
     events = [top(i) for i in range(n)]
@@ -84,8 +85,7 @@ async def inprocess(n: int) -> None:
     published = time.perf_counter() - start
     await task
     total = time.perf_counter() - start
-    print(f"in-process  publish          {rate(n, published)}")
-    print(f"in-process  publish->consume {rate(n, total)}  drops {bus.stats()['dropped']}")
+    return published, total, int(bus.stats()["dropped"])
 
 
 async def kafka(bootstrap: str, n: int, make: Callable[[int], Event], family: Family) -> tuple[float, float]:
@@ -149,7 +149,9 @@ async def raw(bootstrap: str, n: int, make: Callable[[int], Event], durable: boo
 
 
 async def main(n: int, bootstrap: str | None) -> None:
-    await inprocess(n)
+    published, total, dropped = await inprocess(n)
+    print(f"in-process  publish          {rate(n, published)}")
+    print(f"in-process  publish->consume {rate(n, total)}  drops {dropped}")
     broker = None
     if bootstrap is None:
         broker = KafkaBroker(partitions=6)

@@ -94,7 +94,8 @@ class FirstDelivery:
         await self.inner.close()
 
 
-async def main(rows: int, batch: int, dsn: str, kafka: bool, bootstrap: str | None) -> None:
+async def measure(rows: int, batch: int, dsn: str, kafka: bool, bootstrap: str | None) -> tuple[float, str]:
+    """Rows per second the writer inserted, and where the fills came from."""
     store = Store(dsn, f"bench{uuid.uuid4().hex[:8]}")
     store.migrate()
     broker = None
@@ -115,9 +116,13 @@ async def main(rows: int, batch: int, dsn: str, kafka: bool, bootstrap: str | No
         if broker is not None:
             broker.cleanup()
     assert store.count("fills") == rows == stats.rows
-    source = "kafka" if bootstrap else "in-process bus"
-    print(f"writer ({source}): {rows / seconds:,.0f} rows/s ({rows:,} fills in {seconds:.2f}s)")
     store.client.command(f"DROP DATABASE {store.database}")
+    return rows / seconds, "kafka" if bootstrap else "in-process bus"
+
+
+async def main(rows: int, batch: int, dsn: str, kafka: bool, bootstrap: str | None) -> None:
+    per_s, source = await measure(rows, batch, dsn, kafka, bootstrap)
+    print(f"writer ({source}): {per_s:,.0f} rows/s ({rows:,} fills)")
 
 
 if __name__ == "__main__":

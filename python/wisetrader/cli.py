@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """Benchmark harness (same as `python -m bench`; needs the source checkout): ours against the peers."""
+    from wisetrader.bench_entry import run_bench
+
+    run_bench(ctx.args)
+
+
 @app.command("plan")
 def plan_cmd(
     bot_file: str = typer.Argument(..., help="bot YAML file (see docs/bot-file.md)"),
@@ -31,6 +43,21 @@ def plan_cmd(
     from wisetrader.bots.cli import plan_command
 
     raise typer.Exit(plan_command(bot_file, as_json))
+
+
+@app.command()
+def api(
+    host: str = typer.Option(None, help="address to listen on (default from WISETRADER_API__HOST)"),
+    port: int = typer.Option(None, help="port to listen on (default from WISETRADER_API__PORT)"),
+    replay: Annotated[
+        Path | None, typer.Option(help="recording whose books the market-data routes serve")
+    ] = None,
+    venue: str | None = typer.Option(None, help="venue of --replay, e.g. binance-spot"),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    from wisetrader.api.serve import run
+
+    run(host, port, replay, venue)
 
 
 @app.command()
@@ -68,6 +95,31 @@ def report(
         marks=mark or [],
         out=out,
     )
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML file: bots, risk limits, simulator")] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Run bots live against the in-process simulator (embedded defaults), log progress, summarize."""
+    from wisetrader.engine.run import run_command
+
+    run_command(config, duration)
+
+
+@app.command("sim-exchange")
+def sim_exchange(
+    config: Annotated[Path | None, typer.Option(help="YAML file overriding SimConfig fields")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port on 127.0.0.1 (default: the config's; 0: any free)")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+) -> None:
+    """Serve a local exchange simulator (Binance spot REST+WS, Bybit v5 and OKX v5 public WS)."""
+    from wisetrader.sim.cli import run_sim_exchange
+
+    run_sim_exchange(config, port, duration)
 
 
 def _register() -> None:

@@ -10,8 +10,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseModel):
+    """HTTP API and control plane (``WISETRADER_API__*``)."""
+
+    host: str = Field(default="127.0.0.1", description="address `wisetrader api` listens on")
+    port: int = Field(default=8000, description="port `wisetrader api` listens on")
+    database_url: str = Field(default="", description="control-plane DB; empty = SQLite file in data_dir")
+    jwt_secret: str = Field(default="", description="HMAC secret for JWTs; empty = generated per process")
+    access_token_seconds: int = Field(default=900, description="lifetime of an access token")
+    refresh_token_seconds: int = Field(default=14 * 86400, description="lifetime of a refresh token")
+    master_keys: str = Field(default="", description="id:base64 AES-256 master keys, first is current")
+    master_key_file: Path | None = Field(default=None, description="file holding master keys (same format)")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body")
+    rate_per_user: int = Field(default=300, description="requests per minute per user")
+    rate_per_ip: int = Field(default=600, description="requests per minute per client address")
+    risk_disclosure_version: str = Field(default="2026-11", description="current risk disclosure version")
 
 
 class Settings(BaseSettings):
@@ -19,6 +37,9 @@ class Settings(BaseSettings):
 
     # Where embedded state lives (store data, control-plane SQLite, bot state).
     data_dir: Path = Field(default=Path("var"), description="directory for embedded state")
+
+    # HTTP API and control plane.
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     # Market data (Rust core): bound of each Binance pre-snapshot buffer, frames per batch on replay.
     marketdata_buffer_limit: int = Field(default=10_000, ge=1, description="diffs buffered per symbol")
@@ -42,6 +63,16 @@ class Settings(BaseSettings):
     writer_batch_ms: int = Field(
         default=500, ge=1, description="or when the oldest buffered event is this old"
     )
+
+    # Streaming engine: feeds, execution and the local exchange simulator (issue 5).
+    feed_stale_after_s: float = Field(default=30.0, description="reconnect a feed silent for this long")
+    feed_backoff_max_s: float = Field(default=30.0, description="cap of the jittered reconnect backoff")
+    exchange_testnet: bool = Field(default=False, description="use the venues' testnet/demo endpoints")
+    exchange_rest_base: str | None = Field(default=None, description="override the venue REST base URL")
+    exchange_ws_base: str | None = Field(default=None, description="override the venue WebSocket base URL")
+    reconcile_interval_s: float = Field(default=30.0, description="period of the order reconciliation loop")
+    sim_port: int = Field(default=0, description="port of `wisetrader sim-exchange` (0: any free port)")
+    sim_seed: int = Field(default=7, description="seed of the simulator's price process and faults")
 
     def resolved_store_dsn(self) -> str:
         return self.store_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"

@@ -48,11 +48,6 @@ async def kafka_bus(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Ka
     await bus.close()
 
 
-@pytest.fixture(scope="session")
-def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
-
-
 @pytest.fixture
 def store(chdb_dir: Path) -> Iterator[Store]:
     s = Store(f"chdb://{chdb_dir}", f"t{uuid.uuid4().hex[:12]}")

@@ -1,0 +1,114 @@
+"""The core's bots (``_core.BotEngine``, one per symbol) as the engine's strategy.
+
+Top-of-book changes go to the symbol's ``BotEngine``; its intents (place, cancel, replace in ticks and
+lots) become router intents and cancels; order updates and fills go back to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from wisetrader._core import BotEngine
+from wisetrader.engine.router import Market, OrderRouter
+from wisetrader.execution import Fill, OrderState, TrackedOrder
+from wisetrader.risk import Intent
+
+if TYPE_CHECKING:
+    from wisetrader._core import _Intent
+
+# Our order states as the bots' ``on_update`` statuses (None: nothing to tell yet).
+_STATUS: dict[OrderState, str | None] = {
+    OrderState.IN_FLIGHT: None,
+    OrderState.OPEN: "accepted",
+    OrderState.PARTIALLY_FILLED: "partially_filled",
+    OrderState.FILLED: "filled",
+    OrderState.CANCELED: "cancelled",
+    OrderState.EXPIRED: "cancelled",
+    OrderState.REJECTED: "rejected",
+}
+
+
+class BotStrategy:
+    """Bots by (venue, symbol); ``router`` must be set before the first top-of-book change."""
+
+    def __init__(self, account: str, markets: Mapping[tuple[str, str], Market]) -> None:
+        self.account = account
+        self.markets = markets
+        self.engines: dict[tuple[str, str], BotEngine] = {}
+        self.router: OrderRouter | None = None
+        self.fill_outcomes: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[TrackedOrder]] = set()
+
+    def add_bot(
+        self, venue: str, symbol: str, bot_id: int, kind: str, instrument_json: str, spec_json: str
+    ) -> None:
+        engine = self.engines.get((venue, symbol))
+        if engine is None:
+            engine = self.engines[(venue, symbol)] = BotEngine(instrument_json)
+        engine.add_bot(bot_id, kind, spec_json)
+
+    def _convert(self, venue: str, symbol: str, intents: list[_Intent]) -> list[Intent]:
+        out = []
+        for it in intents:
+            if it["action"] in ("cancel", "replace") and it["replaces"] is not None:
+                self._cancel(it["replaces"])
+            elif it["action"] == "cancel":
+                self._cancel(it["client_id"])
+            if it["action"] in ("place", "replace"):
+                price = None if it["order_type"] == "market" else it["price_ticks"]
+                out.append(
+                    Intent(
+                        self.account,
+                        str(it["bot"]),
+                        venue,
+                        symbol,
+                        it["side"],
+                        it["qty_lots"],
+                        price,
+                        it["client_id"],
+                    )
+                )
+        return out
+
+    def _cancel(self, client_id: str) -> None:
+        router = self.router
+        if router is not None and client_id in router.intents:
+            task = asyncio.get_running_loop().create_task(router.cancel(client_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # ---- Strategy ------------------------------------------------------------------------------------
+    def on_top(self, venue: str, symbol: str, bid: int, ask: int, ts_ns: int) -> list[Intent]:
+        engine = self.engines.get((venue, symbol))
+        if engine is None:
+            return []
+        return self._convert(venue, symbol, engine.on_top(bid, ask, ts_ns))
+
+    def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
+        status = _STATUS[order.state]
+        if intent is None or status is None:
+            return []
+        engine = self.engines[(intent.venue, intent.symbol)]
+        _, intents = engine.on_update(order.client_id, status, 0)
+        return self._convert(intent.venue, intent.symbol, intents)
+
+    def on_fill(self, fill: Fill, intent: Intent | None) -> list[Intent]:
+        if intent is None:
+            return []
+        market = self.markets[(intent.venue, intent.symbol)]
+        ticks = Decimal(fill.price) / market.tick_size
+        outcome, intents = self.engines[(intent.venue, intent.symbol)].on_fill(
+            fill.trade_id,
+            fill.client_id,
+            fill.side,
+            int(ticks),
+            market.lots(fill.qty),
+            fill.fee,
+            fill.fee_asset,
+            fill.ts_ns,
+        )
+        self.fill_outcomes[outcome] = self.fill_outcomes.get(outcome, 0) + 1
+        return self._convert(intent.venue, intent.symbol, intents)

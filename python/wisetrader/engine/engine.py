@@ -1,0 +1,100 @@
+"""The engine loop: market feeds -> Rust core -> strategy (the bots) -> risk gate -> executors -> bus.
+
+A strategy turns top-of-book changes into order intents and hears back about orders and fills; the
+bots of the core plug in here. Everything in one event loop; the only awaits are I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from wisetrader._core import Changes
+from wisetrader.engine.marketfeed import MarketFeed
+from wisetrader.engine.router import OrderRouter
+from wisetrader.execution import Fill, TrackedOrder
+from wisetrader.risk import Decision, Intent
+
+
+class Strategy(Protocol):
+    def on_top(self, venue: str, symbol: str, bid: int, ask: int, ts_ns: int) -> list[Intent]: ...
+    def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]: ...
+    def on_fill(self, fill: Fill, intent: Intent | None) -> list[Intent]: ...
+
+
+class LatencyLog:
+    """Frame receive time to executor hand-off, in ns, for every intent that was handed over."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.samples: list[int] = []
+        self.limit = limit
+
+    def add(self, ns: int) -> None:
+        if len(self.samples) < self.limit:
+            self.samples.append(ns)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] / 1000 if ordered else float("nan")
+
+
+class Engine:
+    """Wires one router and one strategy to any number of market feeds."""
+
+    def __init__(self, router: OrderRouter, strategy: Strategy) -> None:
+        self.router = router
+        self.strategy = strategy
+        self.latency = LatencyLog()
+        self.rejected = 0
+        listener = router.listener
+        self._downstream = listener
+        router.listener = self
+
+    def changes_handler(self, venue: str) -> Callable[[Changes], None]:
+        """The ``on_changes`` callback of a :class:`MarketFeed` for ``venue``."""
+
+        def on_changes(changes: Changes) -> None:
+            gate = self.router.gate
+            for recv_ns, symbol, _uid, bid, _bq, ask, _aq in changes.tops:
+                if bid is None or ask is None:
+                    continue
+                gate.on_book(venue, symbol, bid, ask)
+                intents = self.strategy.on_top(venue, symbol, bid, ask, recv_ns)
+                if intents:
+                    self._submit(intents, recv_ns)
+            for _, symbol, state, _reason in changes.states:
+                if state != "synced":
+                    gate.on_book(venue, symbol, 0, 0)  # no trading on a book out of sync
+
+        return on_changes
+
+    def _submit(self, intents: Sequence[Intent], recv_ns: int | None = None) -> None:
+        """Submit; for intents caused by a frame, log the frame-to-executor latency."""
+        for intent in intents:
+            if self.router.submit(intent).accepted:
+                if recv_ns is not None:
+                    self.latency.add(time.time_ns() - recv_ns)
+            else:
+                self.rejected += 1
+
+    # ---- RouterListener: pass on downstream, and let the strategy react --------------------------
+    def decision(self, intent: Intent, decision: Decision) -> None:
+        if self._downstream is not None:
+            self._downstream.decision(intent, decision)
+
+    def order_update(self, order: TrackedOrder, intent: Intent | None) -> None:
+        if self._downstream is not None:
+            self._downstream.order_update(order, intent)
+        self._submit(self.strategy.on_order(order, intent))
+
+    def fill(self, fill: Fill, intent: Intent | None) -> None:
+        if self._downstream is not None:
+            self._downstream.fill(fill, intent)
+        self._submit(self.strategy.on_fill(fill, intent))
+
+
+def feeds_for(engine: Engine, feeds: Sequence[MarketFeed]) -> None:
+    """Point each feed's changes at the engine."""
+    for feed in feeds:
+        feed.on_changes = engine.changes_handler(feed.protocol.name)

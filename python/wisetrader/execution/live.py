@@ -1,0 +1,389 @@
+"""The live executor: ccxt async against Binance, Bybit or OKX (or the local simulator via base URLs).
+
+Rules it keeps (see the architecture notes):
+- the client order id is the caller's deterministic id; resending it can never open a second order;
+- an order whose answer is lost (timeout, 5xx, dropped connection) stays IN_FLIGHT until a query by client
+  id settles it; it is resent (same id) only once the venue says it does not know it;
+- cancels are idempotent; retries are bounded;
+- a 429 pauses the account for its Retry-After; a 418 stops the account until the ban ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+
+from wisetrader.execution.ids import is_ours, is_valid_client_id
+from wisetrader.execution.orders import Fill, OrderState, TrackedOrder
+
+
+class AccountStopped(Exception):
+    """The venue banned this account/IP (HTTP 418): nothing is sent until ``until`` (monotonic s)."""
+
+    def __init__(self, until: float, detail: str = "") -> None:
+        super().__init__(
+            f"account stopped by the venue for {max(0.0, until - time.monotonic()):.0f} s {detail}"
+        )
+        self.until = until
+
+
+class RateLimited(Exception):
+    """HTTP 429 with a Retry-After longer than we are willing to wait."""
+
+
+@dataclass
+class ExecutorConfig:
+    venue: str  # binance | bybit | okx
+    account: str
+    api_key: str = ""
+    secret: str = ""
+    password: str = ""  # OKX passphrase
+    testnet: bool = False
+    rest_base: str | None = None  # scheme://host[:port] replacing the venue's (the simulator)
+    max_attempts: int = 3
+    retry_backoff_s: float = 0.2
+    request_timeout_s: float = 10.0
+    max_rate_wait_s: float = 30.0  # wait out a 429 up to this long, else fail the call
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    client_id: str
+    symbol: str  # ccxt unified symbol, e.g. BTC/USDT
+    side: str  # buy | sell
+    qty: str  # decimal strings: never floats
+    price: str | None  # None: market order
+    post_only: bool = False
+    bot_id: str = ""
+
+
+@dataclass
+class ReconcileReport:
+    adopted: list[str] = field(default_factory=list)  # ours, expected by a bot, unknown to us: now tracked
+    orphans_canceled: list[str] = field(default_factory=list)  # ours, expected by nobody: cancelled
+    foreign: list[str] = field(default_factory=list)  # not placed by this engine: left alone
+    settled: list[str] = field(default_factory=list)  # in flight or open here, settled from the venue
+    lost: list[str] = field(default_factory=list)  # in flight here, unknown to the venue: may be resent
+    new_fills: int = 0
+
+
+_STATUS = {
+    "open": OrderState.OPEN,
+    "closed": OrderState.FILLED,
+    "canceled": OrderState.CANCELED,
+    "cancelled": OrderState.CANCELED,
+    "expired": OrderState.EXPIRED,
+    "rejected": OrderState.REJECTED,
+}
+_BANNED = re.compile(r"\b418\b|IP banned")
+
+
+def _rebase(urls: Any, base: str) -> Any:
+    """Every URL in ccxt's (nested) ``urls['api']`` with its scheme and host replaced by ``base``."""
+    if isinstance(urls, dict):
+        return {k: _rebase(v, base) for k, v in urls.items()}
+    if isinstance(urls, str) and "://" in urls:
+        path = urllib.parse.urlsplit(urls.replace("{hostname}", "host")).path
+        return base.rstrip("/") + path
+    return urls
+
+
+class LiveExecutor:
+    def __init__(
+        self,
+        config: ExecutorConfig,
+        on_update: Callable[[TrackedOrder], None] | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.on_update = on_update
+        self.on_fill = on_fill
+        self.orders: dict[str, TrackedOrder] = {}
+        self.by_venue_id: dict[str, str] = {}
+        self.seen_trades: set[str] = set()
+        self.paused_until = 0.0  # 429 back-off
+        self.stopped_until = 0.0  # 418 ban
+        self.requests = 0
+        self.ex: Any = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def build_client(self) -> Any:
+        c = self.config
+        cls = getattr(ccxt_async, c.venue, None)
+        if cls is None or c.venue not in ("binance", "bybit", "okx"):
+            raise ValueError(f"unsupported venue {c.venue!r}")
+        options: dict[str, Any] = {"defaultType": "spot"}
+        if c.venue == "binance":
+            # Spot only: no futures exchangeInfo, no margin pairs, no currency list (sapi).
+            options.update({"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False})
+        else:
+            options.update({"fetchMarkets": ["spot"]})
+        ex = cls(
+            {
+                "apiKey": c.api_key,
+                "secret": c.secret,
+                "password": c.password,
+                "enableRateLimit": False,  # budgets are the risk gate's; 429/418 are handled here
+                "timeout": int(c.request_timeout_s * 1000),
+                "options": options,
+            }
+        )
+        ex.has["fetchCurrencies"] = False
+        if c.testnet:
+            ex.set_sandbox_mode(True)
+        if c.rest_base:
+            ex.urls["api"] = _rebase(ex.urls["api"], c.rest_base)
+        return ex
+
+    async def start(self) -> None:
+        self.ex = self.build_client()
+        await self._call(self.ex.load_markets)
+
+    async def close(self) -> None:
+        if self.ex is not None:
+            await self.ex.close()
+
+    # ---- one request, with the venue's rate-limit answers honoured ------------------------------
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        while True:
+            now = time.monotonic()
+            if now < self.stopped_until:
+                raise AccountStopped(self.stopped_until)
+            if now < self.paused_until:
+                wait = self.paused_until - now
+                if wait > self.config.max_rate_wait_s:
+                    raise RateLimited(f"backing off for {wait:.0f} s after a 429")
+                await asyncio.sleep(wait)
+            self.requests += 1
+            try:
+                return await fn(*args, **kwargs)
+            except ccxt_errors.DDoSProtection as e:
+                retry_after = self._retry_after()
+                if _BANNED.search(str(e)):
+                    self.stopped_until = time.monotonic() + max(retry_after, 60.0)
+                    raise AccountStopped(self.stopped_until, str(e)[:200]) from e
+                self.paused_until = time.monotonic() + max(retry_after, self.config.retry_backoff_s)
+
+    def _retry_after(self) -> float:
+        headers = getattr(self.ex, "last_response_headers", None) or {}
+        try:
+            return float(headers.get("Retry-After") or headers.get("retry-after") or 0)
+        except ValueError:
+            return 0.0
+
+    # ---- state updates ---------------------------------------------------------------------------
+    def _emit(self, order: TrackedOrder) -> None:
+        if self.on_update is not None:
+            self.on_update(order)
+
+    def _apply(self, order: TrackedOrder, remote: dict[str, Any]) -> None:
+        """Take the venue's view of ``order`` (a ccxt order dict)."""
+        info = remote.get("info") or {}
+        state = _STATUS.get(str(remote.get("status")), order.state)
+        filled = str(info.get("executedQty") or self.ex.number_to_string(remote.get("filled") or 0))
+        if state is OrderState.OPEN and filled and float(filled) > 0:  # display only, not a decision on money
+            state = OrderState.PARTIALLY_FILLED
+        if remote.get("id"):
+            order.venue_id = str(remote["id"])
+            self.by_venue_id[order.venue_id] = order.client_id
+        changed = (state, filled) != (order.state, order.filled)
+        order.state, order.filled = state, filled
+        for trade in remote.get("trades") or []:
+            self._fill(order, trade)
+        if changed:
+            self._emit(order)
+
+    def _fill(self, order: TrackedOrder, trade: dict[str, Any]) -> bool:
+        info = trade.get("info") or {}
+        trade_id = str(info.get("tradeId") or info.get("id") or trade.get("id") or "")
+        key = f"{order.symbol}:{trade_id}"
+        if not trade_id or key in self.seen_trades:
+            return False
+        self.seen_trades.add(key)
+        n2s = self.ex.number_to_string
+        fee = trade.get("fee") or {}
+        fill = Fill(
+            client_id=order.client_id,
+            trade_id=trade_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=str(info.get("price") or n2s(trade.get("price"))),
+            qty=str(info.get("qty") or n2s(trade.get("amount"))),
+            fee=str(info.get("commission") or n2s(fee.get("cost") or 0)),
+            fee_asset=str(info.get("commissionAsset") or fee.get("currency") or ""),
+            ts_ns=int(trade.get("timestamp") or time.time() * 1000) * 1_000_000,
+            maker=bool(info.get("isMaker", trade.get("takerOrMaker") == "maker")),
+        )
+        order.fills.append(fill)
+        if self.on_fill is not None:
+            self.on_fill(fill)
+        return True
+
+    async def _resolve(self, order: TrackedOrder) -> bool | None:
+        """Ask the venue about ``order`` by client id.
+
+        True: found (and applied); False: the venue does not know it; None: no answer.
+        """
+        try:
+            remote = await self._call(
+                self.ex.fetch_order, None, order.symbol, {"origClientOrderId": order.client_id}
+            )
+        except ccxt_errors.OrderNotFound:
+            return False
+        except (ccxt_errors.NetworkError, ccxt_errors.ExchangeError, RateLimited) as e:
+            order.error = f"{type(e).__name__}: {str(e)[:200]}"
+            return None
+        self._apply(order, remote)
+        return True
+
+    # ---- placing and cancelling ------------------------------------------------------------------
+    async def place(self, req: OrderRequest) -> TrackedOrder:
+        """Send ``req``; return its tracked order (IN_FLIGHT if the outcome is still unknown)."""
+        if not is_valid_client_id(req.client_id):
+            raise ValueError(f"client order id must match [A-Za-z0-9]{{1,32}}: {req.client_id!r}")
+        existing = self.orders.get(req.client_id)
+        if existing is not None and existing.state is not OrderState.REJECTED:
+            return existing  # the same id twice is the same order
+        order = TrackedOrder(
+            req.client_id, self.config.account, req.symbol, req.side, req.qty, req.price, bot_id=req.bot_id
+        )
+        self.orders[req.client_id] = order
+        params: dict[str, Any] = {"clientOrderId": req.client_id}
+        if self.config.venue == "binance":
+            params["newOrderRespType"] = "FULL"  # the fills come with the answer
+        if req.post_only:
+            params["postOnly"] = True
+        kind = "limit" if req.price is not None else "market"
+        for attempt in range(self.config.max_attempts):
+            order.attempts += 1
+            try:
+                remote = await self._call(
+                    self.ex.create_order, req.symbol, kind, req.side, req.qty, req.price, params
+                )
+            except (AccountStopped, RateLimited) as e:
+                return self._reject(order, e)  # refused before it reached the matching engine
+            except ccxt_errors.InvalidOrder as e:
+                # "Duplicate order sent": an earlier attempt did land, so settle it from the venue.
+                if "Duplicate" in str(e) and await self._resolve(order):
+                    return order
+                return self._reject(order, e)
+            except ccxt_errors.NetworkError as e:  # timeout, 5xx, connection lost: outcome unknown
+                order.state, order.error = OrderState.IN_FLIGHT, f"{type(e).__name__}: {str(e)[:200]}"
+                found = await self._resolve(order)
+                if found is None:
+                    return order  # still unknown: the reconciler settles it
+                if found:
+                    return order
+                if attempt + 1 < self.config.max_attempts:
+                    await asyncio.sleep(self.config.retry_backoff_s * 2**attempt)
+                continue  # the venue does not know it: resend the same id
+            except ccxt_errors.ExchangeError as e:
+                return self._reject(order, e)
+            self._apply(order, remote)
+            return order
+        return self._reject(order, RuntimeError(f"not placed after {self.config.max_attempts} attempts"))
+
+    def _reject(self, order: TrackedOrder, error: BaseException) -> TrackedOrder:
+        order.state = OrderState.REJECTED
+        order.error = f"{type(error).__name__}: {str(error)[:200]}"
+        self._emit(order)
+        return order
+
+    async def cancel(self, client_id: str) -> TrackedOrder:
+        """Cancel by client id. Idempotent: a cancelled, filled or unknown order is simply reported."""
+        order = self.orders[client_id]
+        if order.state.terminal:
+            return order
+        for attempt in range(self.config.max_attempts):
+            try:
+                remote = await self._call(
+                    self.ex.cancel_order, None, order.symbol, {"origClientOrderId": client_id}
+                )
+            except ccxt_errors.OrderNotFound:
+                found = await self._resolve(order)  # filled meanwhile, or cancelled already
+                if found is False:
+                    order.state, order.error = OrderState.REJECTED, "unknown to the venue"
+                    self._emit(order)
+                return order
+            except ccxt_errors.NetworkError:
+                if await self._resolve(order) and order.state.terminal:
+                    return order
+                await asyncio.sleep(self.config.retry_backoff_s * 2**attempt)
+                continue
+            remote["status"] = remote.get("status") or "canceled"
+            remote.pop("trades", None)
+            self._apply(order, remote)
+            return order
+        return order
+
+    # ---- reconciliation --------------------------------------------------------------------------
+    async def reconcile(
+        self, symbols: Iterable[str], expected: Callable[[str], bool] | None = None
+    ) -> ReconcileReport:
+        """Bring local state in line with the venue: settle in-flight orders, adopt, cancel orphans, fills."""
+        report = ReconcileReport()
+        for symbol in symbols:
+            remote_open = await self._call(self.ex.fetch_open_orders, symbol)
+            on_venue = set()
+            for remote in remote_open:
+                cid = str(remote.get("clientOrderId") or "")
+                on_venue.add(cid)
+                tracked = self.orders.get(cid)
+                if tracked is not None:
+                    was = tracked.state
+                    self._apply(tracked, remote)
+                    if was is OrderState.IN_FLIGHT:
+                        report.settled.append(cid)
+                elif not is_ours(cid):
+                    report.foreign.append(cid)
+                elif expected is not None and expected(cid):
+                    adopted = TrackedOrder(
+                        cid,
+                        self.config.account,
+                        symbol,
+                        str(remote.get("side")),
+                        str((remote.get("info") or {}).get("origQty") or remote.get("amount")),
+                        str((remote.get("info") or {}).get("price") or remote.get("price")),
+                        adopted=True,
+                    )
+                    self.orders[cid] = adopted
+                    self._apply(adopted, remote)
+                    report.adopted.append(cid)
+                else:
+                    with contextlib.suppress(ccxt_errors.OrderNotFound):  # gone meanwhile: nothing to cancel
+                        await self._call(self.ex.cancel_order, None, symbol, {"origClientOrderId": cid})
+                    report.orphans_canceled.append(cid)
+            for order in list(self.orders.values()):
+                if order.symbol != symbol or order.state.terminal or order.client_id in on_venue:
+                    continue
+                found = await self._resolve(order)
+                if found is False:
+                    order.state, order.error = OrderState.REJECTED, "never reached the venue"
+                    self._emit(order)
+                    report.lost.append(order.client_id)
+                elif found:
+                    report.settled.append(order.client_id)
+            for trade in await self._call(self.ex.fetch_my_trades, symbol):
+                owner = self.by_venue_id.get(str(trade.get("order")))
+                if owner is not None and self._fill(self.orders[owner], trade):
+                    report.new_fills += 1
+        return report
+
+    async def reconcile_forever(
+        self, symbols: list[str], interval_s: float, expected: Callable[[str], bool] | None = None
+    ) -> None:
+        while True:
+            # The loop must outlive a bad symbol or a bad minute at the venue; the next round tries again.
+            for symbol in symbols:
+                with contextlib.suppress(ccxt_errors.BaseError, AccountStopped, RateLimited):
+                    await self.reconcile([symbol], expected)
+            await asyncio.sleep(interval_s)

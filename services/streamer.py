@@ -1,0 +1,41 @@
+"""The streaming engine as a service: ``python -m services.streamer [--config FILE] [--metrics-port N]``.
+
+Same engine as ``wisetrader run``; Prometheus metrics on ``--metrics-port`` (0: off), and SIGTERM/SIGINT
+stop it gracefully (feeds closed, placements drained, summary printed as one JSON line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+from prometheus_client import start_http_server
+from wisetrader.engine.run import RunConfig, run
+
+
+async def serve(config: RunConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    summary = await run(config, None, stop)
+    print(json.dumps({"event": "streamer_stopped", "summary": summary}, default=str), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args()
+    config = RunConfig.from_yaml(args.config) if args.config else RunConfig()
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr="127.0.0.1")
+    print(json.dumps({"event": "streamer_started", "metrics_port": args.metrics_port}), flush=True)
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()
