@@ -107,6 +107,14 @@ def test_compose_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) 
         clickhouse = services[host]["environment"]
         assert clickhouse["CLICKHOUSE_USER"] == user
         assert SUBST.sub(r"\1", clickhouse["CLICKHOUSE_PASSWORD"]) == password
+        if settings.api.database_url:
+            pg = re.fullmatch(
+                r"postgresql\+asyncpg://(\w+):([^@]+)@(\w+):5432/(\w+)", settings.api.database_url
+            )
+            assert pg, settings.api.database_url
+            postgres = services[pg.group(3)]["environment"]
+            assert (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"]) == (pg.group(1), pg.group(4))
+            assert SUBST.sub(r"\1", postgres["POSTGRES_PASSWORD"]) == pg.group(2)
 
 
 def _commands() -> list[list[str]]:
@@ -121,22 +129,22 @@ def _commands() -> list[list[str]]:
 
 def test_every_command_names_a_service_module_or_cli_command_and_its_flags() -> None:
     commands = _commands()
-    assert any(c[:3] == ["python", "-m", "services.writer"] for c in commands)
+    for service in ("services.writer", "services.api"):
+        assert sum(c[:3] == ["python", "-m", service] for c in commands) == 2, service  # compose and Helm
     cli_commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     for argv in commands:
-        if argv[:2] == ["python", "-m"]:
-            module = argv[2]
-            assert module.startswith("services."), argv
-            assert (ROOT / "services" / f"{module.removeprefix('services.')}.py").is_file(), argv
+        if argv[0] == "wisetrader":
+            assert argv[1] == "--help" or argv[1] in cli_commands, argv
+            continue
+        assert argv[:2] == ["python", "-m"] and argv[2].startswith("services."), argv
+        module = argv[2]
+        assert (ROOT / "services" / f"{module.removeprefix('services.')}.py").is_file(), argv
+        flags = [a for a in argv[3:] if a.startswith("--")]
+        if flags:  # only modules taking options answer --help
             help_text = subprocess.run(
                 [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=ROOT, check=True
             ).stdout
-        else:
-            assert argv[0] == "wisetrader", argv
-            assert argv[1] == "--help" or argv[1] in cli_commands, argv
-            continue
-        for flag in (a for a in argv[3:] if a.startswith("--")):
-            assert flag in help_text, f"{module} has no {flag}"
+            assert all(flag in help_text for flag in flags), (module, flags)
 
 
 def _exported() -> dict[str, set[str]]:
@@ -191,9 +199,14 @@ def test_ports_agree_between_compose_helm_and_prometheus() -> None:
     assert load(CHART / "values.yaml")["writer"]["metricsPort"] == port
     jobs = {j["job_name"]: j for j in load(DEPLOY / "prometheus" / "prometheus.yml")["scrape_configs"]}
     assert jobs["wisetrader-writer"]["static_configs"][0]["targets"] == [f"writer:{port}"]
-    datasource = load(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml")["datasources"][
-        0
-    ]
+    api = image_services()["api"]
+    api_port = int(api["environment"]["WISETRADER_API__PORT"])
+    assert port_of(api["ports"][0]) == api_port
+    assert port_of(api["environment"]["HEALTHCHECK_URL"].split("/health")[0]) == api_port
+    assert load(CHART / "values.yaml")["api"]["port"] == api_port
+    assert jobs["wisetrader-api"]["static_configs"][0]["targets"] == [f"api:{api_port}"]
+    grafana = DEPLOY / "grafana" / "provisioning"
+    datasource = load(grafana / "datasources" / "prometheus.yml")["datasources"][0]
     prometheus_port = port_of(compose()["services"]["prometheus"]["ports"][0])  # host:port:container-port
     assert datasource["url"] == f"http://prometheus:{prometheus_port}"
 
@@ -251,3 +264,14 @@ def test_dockerfile_copies_what_the_build_needs() -> None:
     assert needed <= copied, needed - copied
     user = re.search(r"useradd .*--uid (\d+)", dockerfile)
     assert user and f"runAsUser: {user.group(1)}" in (CHART / "templates" / "writer.yaml").read_text()
+
+
+def test_api_probes_and_scrape_path_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wisetrader.api.app import create_app
+
+    monkeypatch.chdir(tmp_path)  # the app creates its embedded master key under ./var
+    paths = set(create_app().openapi()["paths"])
+    api = image_services()["api"]
+    probed = {"/" + api["environment"]["HEALTHCHECK_URL"].split("/", 3)[3], "/metrics"}
+    probed |= set(re.findall(r"httpGet: \{ path: (\S+),", (CHART / "templates" / "api.yaml").read_text()))
+    assert len(probed) == 3 and probed <= paths, probed - paths
