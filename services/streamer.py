@@ -29,10 +29,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path)
     parser.add_argument("--metrics-port", type=int, default=0)
+    # All interfaces by default: Prometheus scrapes from another container or pod.
+    parser.add_argument("--metrics-addr", default="0.0.0.0")
     args = parser.parse_args()
     config = RunConfig.from_yaml(args.config) if args.config else RunConfig()
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr="127.0.0.1")
+        start_http_server(args.metrics_port, addr=args.metrics_addr)
     print(json.dumps({"event": "streamer_started", "metrics_port": args.metrics_port}), flush=True)
     asyncio.run(serve(config))
 

@@ -14,6 +14,7 @@ import signal
 import sys
 
 import orjson
+from prometheus_client import start_http_server
 from wisetrader.bus import from_settings
 from wisetrader.settings import get_settings
 from wisetrader.store import Store
@@ -26,7 +27,7 @@ async def _report(writer: StoreWriter, every_s: float) -> None:
         print(orjson.dumps({"event": "writer_stats", **writer.stats.as_dict()}).decode(), flush=True)
 
 
-async def main(until_idle: bool, stats_every: float, metrics_port: int) -> None:
+async def main(until_idle: bool, stats_every: float, metrics_port: int, metrics_addr: str) -> None:
     settings = get_settings()
     store = Store(settings.resolved_store_dsn(), settings.store_database)
     store.migrate()
@@ -40,6 +41,8 @@ async def main(until_idle: bool, stats_every: float, metrics_port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if metrics_port:  # once the writer is up and a SIGTERM would flush and commit
+        start_http_server(metrics_port, addr=metrics_addr)
     reporter = asyncio.create_task(_report(writer, stats_every))
     try:
         stats = await writer.run(stop, until_idle=until_idle)
@@ -56,6 +59,7 @@ if __name__ == "__main__":
     parser.add_argument("--until-idle", action="store_true", help="exit once the bus has nothing left")
     parser.add_argument("--stats-every", type=float, default=10.0, help="seconds between stats lines")
     parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: off)")
+    parser.add_argument("--metrics-addr", default="0.0.0.0", help="address of the metrics endpoint")
     args = parser.parse_args()
-    asyncio.run(main(args.until_idle, args.stats_every, args.metrics_port))
+    asyncio.run(main(args.until_idle, args.stats_every, args.metrics_port, args.metrics_addr))
     sys.exit(0)
