@@ -62,6 +62,29 @@ async def test_signed_requests_are_checked(quiet: SimExchange, http: aiohttp.Cli
     assert status == 200 and _balances(body)["USDT"] == (Decimal(100000), Decimal(0))
 
 
+async def test_api_restrictions_report_the_configured_permissions(http: aiohttp.ClientSession) -> None:
+    config = quiet_config()
+    config.accounts[1].enable_withdrawals = True
+    config.accounts[2].enable_spot_and_margin_trading = False
+    async with SimExchange(config) as sim:
+        got = {}
+        for name in ("a", "b", "c"):
+            status, body, _ = await Rest(http, sim.rest_url, f"key{name}", f"secret{name}").call(
+                "GET", "/sapi/v1/account/apiRestrictions"
+            )
+            assert status == 200
+            got[name] = (body["enableReading"], body["enableSpotAndMarginTrading"], body["enableWithdrawals"])
+        assert got == {"a": (True, True, False), "b": (True, True, True), "c": (True, False, False)}
+        status, body, _ = await Rest(http, sim.rest_url, "keya", "wrong").call(
+            "GET", "/sapi/v1/account/apiRestrictions"
+        )
+        assert (status, body["code"]) == (400, -1022)
+        status, body, _ = await Rest(http, sim.rest_url, "nokey", "x").call(
+            "GET", "/sapi/v1/account/apiRestrictions"
+        )
+        assert (status, body["code"]) == (401, -2015)
+
+
 async def test_exchange_info_has_real_filter_shapes(quiet: SimExchange, http: aiohttp.ClientSession) -> None:
     status, info, _ = await Rest(http, quiet.rest_url).call("GET", "/api/v3/exchangeInfo", signed=False)
     assert status == 200

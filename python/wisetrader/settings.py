@@ -30,6 +30,13 @@ class ApiSettings(BaseModel):
     rate_per_user: int = Field(default=300, description="requests per minute per user")
     rate_per_ip: int = Field(default=600, description="requests per minute per client address")
     risk_disclosure_version: str = Field(default="2026-11", description="current risk disclosure version")
+    # Exchange keys are checked on entry against the venue (keys that can withdraw are refused); an empty
+    # URL leaves that venue's keys unchecked.
+    binance_key_check_url: str = Field(
+        default="https://api.binance.com", description="Binance REST base URL for the key check"
+    )
+    simulator_key_check_url: str = Field(default="", description="simulator REST base URL for the key check")
+    key_check_timeout_s: float = Field(default=10.0, gt=0, description="time allowed for the key check")
 
 
 class Settings(BaseSettings):

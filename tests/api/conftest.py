@@ -59,6 +59,7 @@ def api_settings(**overrides: object) -> ApiSettings:
         "jwt_secret": "test-secret-of-at-least-32-bytes-long",
         "master_keys": MASTER,
         "rate_per_user": 10_000,
+        "binance_key_check_url": "",  # never the real exchange from tests; see test_accounts_keys
     }
     return ApiSettings.model_validate({**base, "rate_per_ip": 10_000, **overrides})
 

@@ -145,3 +145,61 @@ async def test_delete_account(client: httpx.AsyncClient) -> None:
     account_id = await new_account(client, ann)
     assert (await client.delete(f"/api/v1/accounts/{account_id}", headers=ann.headers)).status_code == 204
     assert (await client.get(f"/api/v1/accounts/{account_id}", headers=ann.headers)).status_code == 404
+
+
+async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine) -> None:
+    """The simulator, over real HTTP, is asked what each key may do; refused keys leave nothing stored."""
+    import socket
+    from decimal import Decimal
+
+    from simutil import quiet_config
+    from wisetrader.sim import SimExchange
+    from wisetrader.sim.config import AccountSpec
+
+    config = quiet_config()
+    balances = {"USDT": Decimal(1000)}
+    config.accounts = [
+        AccountSpec(name="ok", api_key=ACCOUNT["api_key"], secret=ACCOUNT["api_secret"], balances=balances),
+        AccountSpec(name="wd", api_key="KEY-withdraws1", secret="SECRET-withdraws", enable_withdrawals=True),
+        AccountSpec(
+            name="ro",
+            api_key="KEY-readonly12",
+            secret="SECRET-readonly1",
+            enable_spot_and_margin_trading=False,
+        ),
+    ]
+    async with SimExchange(config) as sim:
+        app = create_app(api_settings(simulator_key_check_url=sim.rest_url), engine)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            ann = await new_user(c, "ann")
+            refused = {
+                "withdrawals": {**ACCOUNT, "api_key": "KEY-withdraws1", "api_secret": "SECRET-withdraws"},
+                "trade spot": {**ACCOUNT, "api_key": "KEY-readonly12", "api_secret": "SECRET-readonly1"},
+                "refused the key": {**ACCOUNT, "api_key": "KEY-unknown123"},
+                "Signature": {**ACCOUNT, "api_secret": "SECRET-wrong0000"},
+            }
+            for reason, body in refused.items():
+                r = await c.post("/api/v1/accounts", json=body, headers=ann.headers)
+                assert r.status_code == 422, (reason, r.text)
+                detail = r.json()["detail"][0]
+                assert detail["loc"] == ["body", "api_key"] and reason in detail["msg"], detail
+                assert body["api_key"] not in r.text and body["api_secret"] not in r.text
+            assert (await c.get("/api/v1/accounts", headers=ann.headers)).json()["total"] == 0
+            ok = await c.post("/api/v1/accounts", json=ACCOUNT, headers=ann.headers)
+            assert ok.status_code == 201, ok.text
+            # Other venues are checked against their own URL (none here), so they are not sent to the sim.
+            other = await c.post("/api/v1/accounts", json={**ACCOUNT, "venue": "okx"}, headers=ann.headers)
+            assert other.status_code == 201
+            audit = (await c.get("/api/v1/audit", headers=ann.headers)).json()["items"]
+            assert [e["action"] for e in audit].count("account.create") == 2
+
+    # A venue that cannot be reached: a clear 502, and nothing stored.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    app = create_app(api_settings(simulator_key_check_url=closed), engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        bob = await new_user(c, "bob")
+        r = await c.post("/api/v1/accounts", json=ACCOUNT, headers=bob.headers)
+        assert r.status_code == 502 and "could not ask the venue" in r.text
+        assert (await c.get("/api/v1/accounts", headers=bob.headers)).json()["total"] == 0

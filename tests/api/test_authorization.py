@@ -38,6 +38,9 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/api/v1/bots/{bot_id}"): {"config": GRID},
     ("GET", "/api/v1/bots/{bot_id}/versions"): None,
     ("DELETE", "/api/v1/bots/{bot_id}"): None,
+    ("POST", "/api/v1/bots/{bot_id}/start"): None,
+    ("POST", "/api/v1/bots/{bot_id}/pause"): None,
+    ("POST", "/api/v1/bots/{bot_id}/stop"): None,
     ("GET", "/api/v1/risk/accounts/{account_id}/limits"): None,
     ("PUT", "/api/v1/risk/accounts/{account_id}/limits"): {"max_open_orders": 1},
     ("GET", "/api/v1/risk/bots/{bot_id}/limits"): None,
@@ -45,6 +48,10 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/v1/risk/kill-switch"): None,
     ("PUT", "/api/v1/risk/kill-switch"): {"engaged": True},
     ("PUT", "/api/v1/risk/bots/{bot_id}/kill-switch"): {"engaged": True},
+    ("GET", "/api/v1/risk/trading-state"): None,
+    ("PUT", "/api/v1/risk/trading-state"): {"state": "HALTED"},
+    ("GET", "/api/v1/risk/accounts/{account_id}/trading-state"): None,
+    ("PUT", "/api/v1/risk/accounts/{account_id}/trading-state"): {"state": "HALTED"},
     ("GET", "/api/v1/audit"): None,
     ("GET", "/api/v1/reports/fills"): None,
     ("GET", "/api/v1/instruments"): None,
@@ -105,10 +112,17 @@ async def test_another_user_is_refused_everywhere(app: FastAPI, client: httpx.As
     # A refresh token of ann's cannot log her out when presented by bob.
     r = await client.post("/api/v1/auth/logout", json={"refresh_token": ann.refresh}, headers=bob.headers)
     assert r.status_code == 401
+    # Only an admin sets the global trading state.
+    r = await client.put("/api/v1/risk/trading-state", json={"state": "HALTED"}, headers=bob.headers)
+    assert r.status_code == 403
 
     # Nothing of ann's changed.
     assert (await client.get(f"/api/v1/bots/{bot_id}", headers=ann.headers)).json() == before
     assert (await client.get(f"/api/v1/accounts/{account_id}", headers=ann.headers)).status_code == 200
     assert (await client.get("/api/v1/risk/kill-switch", headers=ann.headers)).json() == {"engaged": False}
+    state = (
+        await client.get(f"/api/v1/risk/accounts/{account_id}/trading-state", headers=ann.headers)
+    ).json()
+    assert state == {"state": "ACTIVE", "global_state": "ACTIVE", "effective": "ACTIVE"}
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token.json()['token']}"})
     assert me.status_code == 200

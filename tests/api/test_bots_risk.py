@@ -94,6 +94,76 @@ async def test_live_bot_needs_the_account_opt_in(client: httpx.AsyncClient) -> N
     assert r.status_code == 200
     live = await client.post("/api/v1/bots", json=body, headers=ann.headers)
     assert live.status_code == 201 and live.json()["mode"] == "live"
+    # Withdrawing the opt-in keeps the live bot from starting.
+    assert (
+        await client.delete(f"/api/v1/accounts/{account_id}/live", headers=ann.headers)
+    ).status_code == 200
+    r = await client.post(f"/api/v1/bots/{live.json()['id']}/start", headers=ann.headers)
+    assert r.status_code == 403
+    assert (await client.get(f"/api/v1/bots/{live.json()['id']}", headers=ann.headers)).json()[
+        "status"
+    ] == "stopped"
+    assert (
+        await client.post(
+            f"/api/v1/accounts/{account_id}/live",
+            json={**opt_in, "totp_code": totp.now()},
+            headers=ann.headers,
+        )
+    ).status_code == 200
+    r = await client.post(f"/api/v1/bots/{live.json()['id']}/start", headers=ann.headers)
+    assert r.status_code == 200 and r.json()["status"] == "running"
+
+
+async def test_bot_lifecycle_follows_the_allowed_transitions(client: httpx.AsyncClient) -> None:
+    ann = await new_user(client, "ann")
+    account_id = await new_account(client, ann)
+    bot_id = await new_bot(client, ann, account_id)
+    url = f"/api/v1/bots/{bot_id}"
+    assert (await client.get(url, headers=ann.headers)).json()["status"] == "stopped"
+
+    async def act(action: str) -> httpx.Response:
+        return await client.post(f"{url}/{action}", headers=ann.headers)
+
+    async def reach(target: str) -> None:
+        path = {"stopped": [], "running": ["start"], "paused": ["start", "pause"]}[target]
+        current = (await client.get(url, headers=ann.headers)).json()["status"]
+        if current != "stopped":
+            assert (await act("stop")).status_code == 200
+        for step in path:
+            assert (await act(step)).status_code == 200
+
+    # Every (status, action) pair: allowed ones land on their status, the others are a 409 and change nothing.
+    allowed = {
+        ("stopped", "start"): "running",
+        ("paused", "start"): "running",
+        ("running", "pause"): "paused",
+        ("running", "stop"): "stopped",
+        ("paused", "stop"): "stopped",
+    }
+    for current in ("stopped", "running", "paused"):
+        for action in ("start", "pause", "stop"):
+            await reach(current)
+            r = await act(action)
+            if (current, action) in allowed:
+                assert r.status_code == 200 and r.json()["status"] == allowed[(current, action)], r.text
+            else:
+                assert r.status_code == 409 and f"cannot {action} a bot that is {current}" in r.text
+                assert (await client.get(url, headers=ann.headers)).json()["status"] == current
+
+    # A running bot cannot be deleted; the audit names every transition with its from and to.
+    await reach("running")
+    assert (await client.delete(url, headers=ann.headers)).status_code == 409
+    entries = (await client.get("/api/v1/audit?limit=2", headers=ann.headers)).json()["items"]
+    assert [(e["action"], e["detail"]) for e in entries] == [
+        ("bot.start", "stopped->running"),
+        ("bot.stop", "paused->stopped"),
+    ]
+    # The kill switch blocks a start, not a stop.
+    await client.put(f"/api/v1/risk/bots/{bot_id}/kill-switch", json={"engaged": True}, headers=ann.headers)
+    assert (await act("stop")).status_code == 200
+    r = await act("start")
+    assert r.status_code == 409 and "kill switch" in r.text
+    assert (await client.delete(url, headers=ann.headers)).status_code == 204
 
 
 async def test_risk_limits_and_kill_switches(client: httpx.AsyncClient) -> None:
@@ -125,6 +195,68 @@ async def test_risk_limits_and_kill_switches(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/api/v1/bots/{bot_id}", headers=ann.headers)).json()["kill_switch"] is True
     actions = [e["action"] for e in (await client.get("/api/v1/audit", headers=ann.headers)).json()["items"]]
     assert actions[:4] == ["risk.bot_kill_switch", "risk.kill_switch", "risk.limits", "risk.limits"]
+
+
+async def test_trading_state_per_account_and_global(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    from sqlalchemy import update
+    from wisetrader.controlplane.models import User
+
+    from api.conftest import PASSWORD
+
+    ann = await new_user(client, "ann")
+    account_id = await new_account(client, ann)
+    other_account = await new_account(client, ann)
+    url = f"/api/v1/risk/accounts/{account_id}/trading-state"
+    assert (await client.get(url, headers=ann.headers)).json() == {
+        "state": "ACTIVE",
+        "global_state": "ACTIVE",
+        "effective": "ACTIVE",
+    }
+    r = await client.put(url, json={"state": "REDUCING"}, headers=ann.headers)
+    assert r.status_code == 200 and r.json()["state"] == "REDUCING" and r.json()["effective"] == "REDUCING"
+    assert (await client.get(url, headers=ann.headers)).json()["state"] == "REDUCING"
+    # Only the named account changed.
+    other = await client.get(f"/api/v1/risk/accounts/{other_account}/trading-state", headers=ann.headers)
+    assert other.json()["state"] == "ACTIVE"
+    for bad in ({"state": "PAUSED"}, {"state": "active"}, {}, {"state": "HALTED", "why": "x"}):
+        r = await client.put(url, json=bad, headers=ann.headers)
+        assert r.status_code == 422, bad
+    assert (await client.get(url, headers=ann.headers)).json()["state"] == "REDUCING"
+
+    # The global state: readable by anyone signed in, settable only by an admin with 2FA.
+    assert (await client.get("/api/v1/risk/trading-state", headers=ann.headers)).json() == {"state": "ACTIVE"}
+    r = await client.put("/api/v1/risk/trading-state", json={"state": "HALTED"}, headers=ann.headers)
+    assert r.status_code == 403
+    async with engine.begin() as conn:
+        await conn.execute(update(User).where(User.id == ann.id).values(role="admin"))
+    totp = await enable_totp(client, ann)
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": ann.email, "password": PASSWORD, "totp_code": totp.now()}
+    )
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (
+        await client.put("/api/v1/risk/trading-state", json={"state": "BOGUS"}, headers=admin)
+    ).status_code == 422
+    r = await client.put("/api/v1/risk/trading-state", json={"state": "HALTED"}, headers=admin)
+    assert r.status_code == 200 and r.json() == {"state": "HALTED"}
+    # The effective state is the stricter of the two, whichever side is stricter.
+    assert (await client.get(url, headers=admin)).json() == {
+        "state": "REDUCING",
+        "global_state": "HALTED",
+        "effective": "HALTED",
+    }
+    await client.put("/api/v1/risk/trading-state", json={"state": "ACTIVE"}, headers=admin)
+    r = await client.put(url, json={"state": "HALTED"}, headers=admin)
+    assert r.json() == {"state": "HALTED", "global_state": "ACTIVE", "effective": "HALTED"}
+
+    entries = (await client.get("/api/v1/audit", headers=admin)).json()["items"]
+    changes = [(e["action"], e["target"], e["detail"]) for e in entries if "trading_state" in e["action"]]
+    assert changes == [
+        ("risk.trading_state", f"account:{account_id}", "state=HALTED"),
+        ("risk.global_trading_state", "global", "state=ACTIVE"),
+        ("risk.global_trading_state", "global", "state=HALTED"),
+        ("risk.trading_state", f"account:{account_id}", "state=REDUCING"),
+    ]
 
 
 async def test_admin_needs_role_and_2fa(client: httpx.AsyncClient, engine: AsyncEngine) -> None:

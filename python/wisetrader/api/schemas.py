@@ -174,6 +174,9 @@ class BotUpdate(In):
     )
 
 
+BotStatus = Literal["stopped", "running", "paused"]
+
+
 class BotOut(Out):
     id: int
     account_id: int
@@ -183,6 +186,7 @@ class BotOut(Out):
     mode: Literal["paper", "live"]
     version: int
     kill_switch: bool
+    status: BotStatus
     created_at: dt.datetime
     config: BotConfig
 
@@ -223,6 +227,27 @@ class KillSwitchIn(In):
 
 class KillSwitchOut(BaseModel):
     engaged: bool
+
+
+TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
+# From least to most restrictive: the effective state of an account is the stricter of its own and the global.
+TRADING_STATES: tuple[TradingState, ...] = ("ACTIVE", "REDUCING", "HALTED")
+
+
+class TradingStateIn(In):
+    state: Annotated[
+        TradingState,
+        Field(description="ACTIVE trades normally, REDUCING only shrinks exposure, HALTED sends no orders"),
+    ]
+
+
+class TradingStateOut(BaseModel):
+    state: TradingState
+
+
+class AccountTradingStateOut(TradingStateOut):
+    global_state: TradingState
+    effective: TradingState = Field(description="the stricter of the account's state and the global one")
 
 
 # --- audit and health -----------------------------------------------------------------------------------

@@ -95,6 +95,8 @@ class ExchangeAccount(Base):
     live_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     risk_disclosure_version: Mapped[str | None] = mapped_column(String(32), default=None)
     risk_disclosure_accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # ACTIVE, REDUCING (only orders that shrink exposure) or HALTED (no new orders); see GlobalTradingState.
+    trading_state: Mapped[str] = mapped_column(String(16), default="ACTIVE", server_default="ACTIVE")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -111,6 +113,8 @@ class Bot(Base):
     mode: Mapped[str] = mapped_column(String(8), default="paper")
     version: Mapped[int] = mapped_column(Integer, default=1)
     kill_switch: Mapped[bool] = mapped_column(Boolean, default=False)
+    # stopped, running or paused: what the user asked for; the engine picks it up (see api.routers.bots).
+    status: Mapped[str] = mapped_column(String(16), default="stopped", server_default="stopped")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -148,6 +152,16 @@ class UserTradingState(Base):
     __tablename__ = "user_trading_state"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     kill_switch: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GlobalTradingState(Base):
+    """The platform-wide trading state (one row, id 1; absent means ACTIVE), set by an admin. The engine
+    trades an account under the stricter of this and the account's own state."""
+
+    __tablename__ = "global_trading_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

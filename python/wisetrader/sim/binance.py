@@ -203,6 +203,7 @@ class BinanceFront:
             ("DELETE", "/api/v3/openOrders", self.cancel_all),
             ("GET", "/api/v3/account", self.account),
             ("GET", "/api/v3/myTrades", self.my_trades),
+            ("GET", "/sapi/v1/account/apiRestrictions", self.api_restrictions),
         ]
         for method, path, handler in api:
             app.router.add_route(method, path, handler)
@@ -651,8 +652,8 @@ class BinanceFront:
                         "buyer": "0",
                         "seller": "0",
                     },
-                    "canTrade": True,
-                    "canWithdraw": False,
+                    "canTrade": account.spec.enable_spot_and_margin_trading,
+                    "canWithdraw": account.spec.enable_withdrawals,
                     "canDeposit": False,
                     "brokered": False,
                     "requireSelfTradePrevention": False,
@@ -698,3 +699,27 @@ class BinanceFront:
             return _ok(trades[-limit:] if not from_id else trades[:limit])
 
         return await self._api(request, 20, action)
+
+    async def api_restrictions(self, request: web.Request) -> web.Response:
+        """The key's permissions (what a control plane checks before accepting a key)."""
+
+        async def action() -> web.Response:
+            account, _ = await self._signed(request)
+            spec = account.spec
+            return _ok(
+                {
+                    "ipRestrict": False,
+                    "createTime": 0,
+                    "enableReading": spec.enable_reading,
+                    "enableSpotAndMarginTrading": spec.enable_spot_and_margin_trading,
+                    "enableWithdrawals": spec.enable_withdrawals,
+                    "enableInternalTransfer": False,
+                    "enableMargin": False,
+                    "enableFutures": False,
+                    "permitsUniversalTransfer": False,
+                    "enableVanillaOptions": False,
+                    "enablePortfolioMarginTrading": False,
+                }
+            )
+
+        return await self._api(request, 1, action)

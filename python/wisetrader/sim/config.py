@@ -41,6 +41,10 @@ class AccountSpec(BaseModel):
     api_key: str
     secret: str
     balances: dict[str, Decimal] = Field(default_factory=dict)
+    # What the key may do, as GET /sapi/v1/account/apiRestrictions reports it.
+    enable_reading: bool = True
+    enable_spot_and_margin_trading: bool = True
+    enable_withdrawals: bool = False
 
 
 class MarketSpec(BaseModel):

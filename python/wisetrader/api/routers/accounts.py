@@ -18,6 +18,7 @@ from wisetrader.api.deps import (
     invalid,
     not_found,
 )
+from wisetrader.api.keycheck import KeyRefused, VenueUnavailable, check_binance_key, check_url
 from wisetrader.api.schemas import AccountIn, AccountOut, LiveOptIn, Page
 from wisetrader.api.security import totp_ok
 from wisetrader.controlplane.models import Bot, ExchangeAccount
@@ -27,11 +28,25 @@ router = APIRouter(prefix="/accounts", tags=["exchange accounts"])
 _404: Responses = {404: {"description": "no such account"}}
 
 
-@router.post("", status_code=201, response_model=AccountOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountOut,
+    responses={502: {"description": "the venue could not be asked about the key; nothing was stored"}},
+)
 async def create_account(
     body: AccountIn, user: CurrentUser, state: State, session: Db, ip: ClientIp
 ) -> ExchangeAccount:
-    """Add an exchange account. Key, secret and passphrase are sealed with AES-256-GCM before storage."""
+    """Add an exchange account. The venue is first asked what the key may do: a key it refuses, or one
+    with withdrawal rights, is a 422. Key, secret and passphrase are sealed with AES-256-GCM for storage."""
+    if url := check_url(state.settings, body.venue):
+        try:
+            await check_binance_key(url, body.api_key, body.api_secret, state.settings.key_check_timeout_s)
+        except KeyRefused as e:
+            # The key is named by its hint only: it must not come back in an error either.
+            raise invalid(("body", "api_key"), str(e), f"...{body.api_key[-4:]}") from None
+        except VenueUnavailable as e:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(e)) from None
     account = ExchangeAccount(
         owner_id=user.id, venue=body.venue, label=body.label, api_key_hint=body.api_key[-4:],
         master_key_id="", wrapped_dek=b"", secret_blob=b"",

@@ -1,7 +1,8 @@
-"""Bots: create, list, get, update (as a new version), versions, delete.
+"""Bots: create, list, get, update (as a new version), versions, delete, and start / pause / stop.
 
-Run control (start/pause/stop/emergency close) and per-bot orders, fills, P&L and state belong to the
-engine and are exposed here once the engine is attached to the API.
+Start, pause and stop change the bot's stored status (the run the user asked for; the engine picks it up)
+along the allowed transitions of ``TRANSITIONS``. Emergency close and per-bot orders, fills, P&L and state
+belong to the engine and are exposed here once the engine is attached to the API.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, invalid, not_found
-from wisetrader.api.schemas import BotConfig, BotCreated, BotIn, BotOut, BotUpdate, BotVersionOut, Page
+from wisetrader.api.schemas import (
+    BotConfig,
+    BotCreated,
+    BotIn,
+    BotOut,
+    BotStatus,
+    BotUpdate,
+    BotVersionOut,
+    Page,
+)
 from wisetrader.bots.model import DcaBotFile, GridBotFile
 from wisetrader.bots.plan import plan
 from wisetrader.controlplane.models import Bot, BotVersion, ExchangeAccount
@@ -66,7 +76,8 @@ def _checked(config: GridBotFile | DcaBotFile) -> dict[str, Any]:
 
 
 def _out(bot: Bot, version: BotVersion) -> BotOut:
-    fields = {c: getattr(bot, c) for c in ("id", "account_id", "name", "kind", "symbol", "mode", "version")}
+    names = ("id", "account_id", "name", "kind", "symbol", "mode", "version", "status")
+    fields = {c: getattr(bot, c) for c in names}
     return BotOut.model_validate(
         {**fields, "kill_switch": bot.kill_switch, "created_at": bot.created_at, "config": version.config}
     )
@@ -177,10 +188,63 @@ async def list_versions(
     return Page(items=items, total=res.total, limit=paging.limit, offset=paging.offset)
 
 
-@router.delete("/{bot_id}", status_code=204, responses=_404)
+@router.delete(
+    "/{bot_id}", status_code=204, responses={**_404, 409: {"description": "the bot is not stopped"}}
+)
 async def delete_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> Response:
+    """Delete a stopped bot and its versions."""
     bot = await owned_bot(session, bot_id, user.id)
+    if bot.status != "stopped":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the bot is {bot.status}; stop it first")
     await session.delete(bot)
     audit(session, user.id, "bot.delete", f"bot:{bot_id}", ip)
     await session.commit()
     return Response(status_code=204)
+
+
+# action -> (statuses it is allowed from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[BotStatus], BotStatus]] = {
+    "start": (frozenset({"stopped", "paused"}), "running"),
+    "pause": (frozenset({"running"}), "paused"),
+    "stop": (frozenset({"running", "paused"}), "stopped"),
+}
+_RUN: Responses = {
+    **_404,
+    403: {"description": "a live bot whose account is no longer opted in to live trading"},
+    409: {"description": "not allowed from the bot's current status, or its kill switch is engaged"},
+}
+
+
+async def _transition(session: Db, bot_id: int, action: str, user_id: int, ip: str) -> BotOut:
+    bot = await owned_bot(session, bot_id, user_id)
+    allowed_from, to = TRANSITIONS[action]
+    if bot.status not in allowed_from:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot {action} a bot that is {bot.status}")
+    if action == "start":
+        if bot.kill_switch:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the bot's kill switch is engaged")
+        account = await session.get(ExchangeAccount, bot.account_id)
+        if bot.mode == "live" and not (account and account.live_enabled):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is not opted in to live trading")
+    audit(session, user_id, f"bot.{action}", f"bot:{bot.id}", ip, f"{bot.status}->{to}")
+    bot.status = to
+    await session.commit()
+    return _out(bot, await _latest(session, bot))
+
+
+@router.post("/{bot_id}/start", response_model=BotOut, responses=_RUN)
+async def start_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+    """Ask for the bot to run (from stopped or paused)."""
+    return await _transition(session, bot_id, "start", user.id, ip)
+
+
+@router.post("/{bot_id}/pause", response_model=BotOut, responses=_RUN)
+async def pause_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+    """Ask for a running bot to pause (from running)."""
+    return await _transition(session, bot_id, "pause", user.id, ip)
+
+
+@router.post("/{bot_id}/stop", response_model=BotOut, responses=_RUN)
+async def stop_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+    """Ask for a running or paused bot to stop."""
+    return await _transition(session, bot_id, "stop", user.id, ip)

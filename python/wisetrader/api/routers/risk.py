@@ -1,5 +1,5 @@
-"""Risk limits per account and per bot, and the global and per-bot kill switches (stored; the engine's
-risk gate reads them)."""
+"""Risk limits per account and per bot, the global and per-bot kill switches, and the trading state
+(ACTIVE / REDUCING / HALTED) per account and platform-wide (stored; the engine's risk gate reads them)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ import datetime as dt
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, Responses, not_found
+from wisetrader.api.deps import AdminUser, ClientIp, CurrentUser, Db, Id, Responses, not_found
 from wisetrader.api.routers.bots import owned_bot
-from wisetrader.api.schemas import KillSwitchIn, KillSwitchOut, LimitsIn, LimitsOut
-from wisetrader.controlplane.models import ExchangeAccount, RiskLimit, UserTradingState
+from wisetrader.api.schemas import (
+    TRADING_STATES,
+    AccountTradingStateOut,
+    KillSwitchIn,
+    KillSwitchOut,
+    LimitsIn,
+    LimitsOut,
+    TradingState,
+    TradingStateIn,
+    TradingStateOut,
+)
+from wisetrader.controlplane.models import ExchangeAccount, GlobalTradingState, RiskLimit, UserTradingState
 from wisetrader.controlplane.repositories import audit, owned
 
 router = APIRouter(prefix="/risk", tags=["risk"])
@@ -110,3 +120,64 @@ async def put_bot_kill_switch(
     audit(session, user.id, "risk.bot_kill_switch", f"bot:{bot.id}", ip, f"engaged={body.engaged}")
     await session.commit()
     return KillSwitchOut(engaged=body.engaged)
+
+
+_GLOBAL_ROW = 1
+
+
+async def _global_state(session: Db) -> TradingState:
+    row = await session.get(GlobalTradingState, _GLOBAL_ROW)
+    return _state(row.state if row else "ACTIVE")
+
+
+def _state(value: str) -> TradingState:
+    """A stored state, checked: the column only ever holds what ``TradingStateIn`` accepted."""
+    for state in TRADING_STATES:
+        if state == value:
+            return state
+    raise ValueError(f"unknown trading state in the database: {value!r}")
+
+
+async def _account_state(session: Db, account: ExchangeAccount) -> AccountTradingStateOut:
+    own, platform = _state(account.trading_state), await _global_state(session)
+    effective = max(own, platform, key=TRADING_STATES.index)
+    return AccountTradingStateOut(state=own, global_state=platform, effective=effective)
+
+
+@router.get("/trading-state", response_model=TradingStateOut)
+async def get_global_trading_state(user: CurrentUser, session: Db) -> TradingStateOut:
+    """The platform-wide trading state (any signed-in user may read it; only an admin sets it)."""
+    return TradingStateOut(state=await _global_state(session))
+
+
+@router.put("/trading-state", response_model=TradingStateOut)
+async def put_global_trading_state(
+    body: TradingStateIn, admin: AdminUser, session: Db, ip: ClientIp
+) -> TradingStateOut:
+    """Set the platform-wide trading state; it applies to every account on top of the account's own."""
+    row = await session.get(GlobalTradingState, _GLOBAL_ROW)
+    if row is None:
+        row = GlobalTradingState(id=_GLOBAL_ROW)
+        session.add(row)
+    row.state = body.state
+    row.updated_at = dt.datetime.now(dt.UTC)
+    audit(session, admin.id, "risk.global_trading_state", "global", ip, f"state={body.state}")
+    await session.commit()
+    return TradingStateOut(state=body.state)
+
+
+@router.get("/accounts/{account_id}/trading-state", response_model=AccountTradingStateOut, responses=_404)
+async def get_account_trading_state(account_id: Id, user: CurrentUser, session: Db) -> AccountTradingStateOut:
+    """The account's own trading state, the global one, and the effective (stricter) of the two."""
+    return await _account_state(session, await _account(session, account_id, user.id))
+
+
+@router.put("/accounts/{account_id}/trading-state", response_model=AccountTradingStateOut, responses=_404)
+async def put_account_trading_state(
+    account_id: Id, body: TradingStateIn, user: CurrentUser, session: Db, ip: ClientIp
+) -> AccountTradingStateOut:
+    account = await _account(session, account_id, user.id)
+    account.trading_state = body.state
+    audit(session, user.id, "risk.trading_state", f"account:{account.id}", ip, f"state={body.state}")
+    await session.commit()
+    return await _account_state(session, account)
