@@ -200,7 +200,10 @@ class KafkaBroker:
 
     def _format(self) -> None:
         config = self._configure()
-        fmt = self._java("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config))
+        # "--cluster-id=ID", not "-t ID": one id in 64 starts with "-", which argparse takes for an option.
+        fmt = self._java(
+            "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}", "-c", str(config)
+        )
         result = subprocess.run(fmt, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise KafkaError(f"formatting the KRaft log dir failed:\n{result.stdout}\n{result.stderr}")
