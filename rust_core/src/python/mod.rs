@@ -4,11 +4,13 @@ use pyo3::prelude::*;
 
 mod bots;
 mod market;
+mod paper;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bots::register(m)?;
     market::register(m)?;
+    paper::register(m)?;
     Ok(())
 }
