@@ -90,7 +90,7 @@ PAPER_ACCOUNT = "paper"
 
 
 class PaperFees(BaseModel):
-    """The paper matcher's fees (``_core.PaperVenue``), charged in the asset received as on Binance."""
+    """The paper matcher's fees (``_core.PaperVenue``), charged in the quote asset (so P&L needs no conversion)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -104,7 +104,7 @@ class PaperFees(BaseModel):
                 "maker_fee": str(self.maker_fee),
                 "taker_fee": str(self.taker_fee),
                 "fill_model": self.fill_model,
-                "fee_in": "received",
+                "fee_in": "quote",
             }
         )
 
@@ -207,6 +207,11 @@ async def run(
         for i, spec in enumerate(config.bots, start=1):
             bot = parse_bot(config.bot_spec(spec), source=f"bots[{i - 1}]")
             kind, instrument, bot_spec = core_args(bot)
+            # Fees (paper and bot accounting) are named in the symbol's real assets, as the store needs.
+            sym = next(s for s in sim_config.symbols if s.symbol == bot.symbol)
+            instrument = json.dumps(
+                {**json.loads(instrument), "base_asset": sym.base, "quote_asset": sym.quote}
+            )
             paper = config.bot_mode(spec) == "paper"
             strategy.add_bot(
                 "binance", bot.symbol, i, kind, instrument, bot_spec, PAPER_ACCOUNT if paper else None
