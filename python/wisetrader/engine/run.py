@@ -90,7 +90,7 @@ PAPER_ACCOUNT = "paper"
 
 
 class PaperFees(BaseModel):
-    """The paper matcher's fees (``_core.PaperVenue``), charged in the quote asset (so P&L needs no conversion)."""
+    """The paper matcher's fees (``_core.PaperVenue``), charged in the quote asset."""
 
     model_config = ConfigDict(extra="forbid")
 
