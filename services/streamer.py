@@ -21,8 +21,9 @@ async def serve(config: RunConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    summary = await run(config, None, stop)
-    print(json.dumps({"event": "streamer_stopped", "summary": summary}, default=str), flush=True)
+    result = await run(config, None, stop)
+    result.store.close()
+    print(json.dumps({"event": "streamer_stopped", "summary": result.summary}, default=str), flush=True)
 
 
 def main() -> None:

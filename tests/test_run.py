@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -11,18 +13,31 @@ import orjson
 EXAMPLE = Path(__file__).parent.parent / "examples" / "run.yaml"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wisetrader", "run", *args], capture_output=True, text=True, timeout=120
-    )
+def _run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as tmp:  # the embedded store of the run lives under data_dir
+        return subprocess.run(
+            [sys.executable, "-m", "wisetrader", "run", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "WISETRADER_DATA_DIR": str(data_dir or tmp)},
+        )
 
 
-def test_run_with_embedded_defaults_trades_and_summarizes() -> None:
-    done = _run("--duration", "4")
+def test_run_with_embedded_defaults_trades_logs_and_reports(tmp_path: Path) -> None:
+    done = _run("--duration", "4", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("[") and "orders=" in lines[0]  # periodic log lines when not a terminal
-    summary = orjson.loads("\n".join(lines[lines.index("{") :]))
+    # stdout is a pipe: periodic log lines instead of the live view (no terminal escape codes).
+    assert lines[0].startswith("[") and "open_orders=" in lines[0] and "realized_pnl" in lines[0]
+    assert "\x1b[" not in done.stdout
+    start = lines.index("{")
+    summary = orjson.loads("\n".join(lines[start : lines.index("}", start) + 1]))
+    # Then the P&L report, built from the fills in the run's embedded store.
+    report = "\n".join(lines[lines.index("}", start) + 1 :])
+    assert "wisetrader report (USDT)" in report and "P&L by bot" in report
+    assert summary["store"]["database"] in report and (tmp_path / "clickhouse").is_dir()
+    assert summary["store"]["rows"] > summary["fills"]
     assert set(summary["bots"]) == {"1", "2"}
     assert summary["bots"]["1"]["kind"] == "grid" and summary["bots"]["2"]["kind"] == "dca"
     assert summary["orders"] >= 2 and summary["fills"] >= 1  # the grid's opening buy at least

@@ -254,3 +254,27 @@ class PaperSession:
     ) -> tuple[list[_Intent], list[_Fill]]: ...
     def state(self, bot_id: int) -> str: ...
     def export_state(self) -> str: ...
+
+class _PaperUpdate(TypedDict):
+    client_id: str
+    status: str
+    ts_ns: int
+
+class PaperVenue:
+    """The core's paper matcher for one symbol, as a venue behind the router."""
+
+    def __init__(self, instrument_json: str, paper_json: str | None = None) -> None: ...
+    def __len__(self) -> int: ...
+    def place(
+        self,
+        client_id: str,
+        side_: str,
+        price_ticks: int | None,
+        qty_lots: int,
+        bid: int,
+        ask: int,
+        ts_ns: int,
+        levels: list[tuple[int, int]] = ...,
+    ) -> tuple[list[_PaperUpdate], list[_Fill]]: ...
+    def cancel(self, client_id: str, ts_ns: int) -> tuple[list[_PaperUpdate], list[_Fill]]: ...
+    def on_top(self, bid: int, ask: int, ts_ns: int) -> tuple[list[_PaperUpdate], list[_Fill]]: ...

@@ -40,11 +40,21 @@ class BotStrategy:
         self.engines: dict[tuple[str, str], BotEngine] = {}
         self.router: OrderRouter | None = None
         self.fill_outcomes: dict[str, int] = {}
+        self.accounts: dict[int, str] = {}  # bots that trade on another account than ``account``
         self._tasks: set[asyncio.Task[TrackedOrder]] = set()
 
     def add_bot(
-        self, venue: str, symbol: str, bot_id: int, kind: str, instrument_json: str, spec_json: str
+        self,
+        venue: str,
+        symbol: str,
+        bot_id: int,
+        kind: str,
+        instrument_json: str,
+        spec_json: str,
+        account: str | None = None,
     ) -> None:
+        if account is not None:
+            self.accounts[bot_id] = account
         engine = self.engines.get((venue, symbol))
         if engine is None:
             engine = self.engines[(venue, symbol)] = BotEngine(instrument_json)
@@ -61,7 +71,7 @@ class BotStrategy:
                 price = None if it["order_type"] == "market" else it["price_ticks"]
                 out.append(
                     Intent(
-                        self.account,
+                        self.accounts.get(it["bot"], self.account),
                         str(it["bot"]),
                         venue,
                         symbol,

@@ -47,6 +47,8 @@ class Engine:
         self.strategy = strategy
         self.latency = LatencyLog()
         self.rejected = 0
+        # Told of every top-of-book change before the strategy (paper venues match against it).
+        self.top_listeners: list[Callable[[str, str, int, int, int], None]] = []
         listener = router.listener
         self._downstream = listener
         router.listener = self
@@ -60,6 +62,8 @@ class Engine:
                 if bid is None or ask is None:
                     continue
                 gate.on_book(venue, symbol, bid, ask)
+                for listener in self.top_listeners:
+                    listener(venue, symbol, bid, ask, recv_ns)
                 intents = self.strategy.on_top(venue, symbol, bid, ask, recv_ns)
                 if intents:
                     self._submit(intents, recv_ns)

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rust_decimal::Decimal;
 
-fn instrument(json: &str) -> PyResult<Instrument> {
+pub(super) fn instrument(json: &str) -> PyResult<Instrument> {
     let spec: InstrumentSpec = serde_json::from_str(json)
         .map_err(|e| PyValueError::new_err(format!("instrument: {e}")))?;
     Instrument::from_spec(&spec).map_err(|e| PyValueError::new_err(e.to_string()))
@@ -63,7 +63,7 @@ fn intents_to_py<'py>(py: Python<'py>, intents: &[Intent]) -> PyResult<Bound<'py
     Ok(list)
 }
 
-fn fills_to_py<'py>(py: Python<'py>, fills: &[Fill]) -> PyResult<Bound<'py, PyList>> {
+pub(super) fn fills_to_py<'py>(py: Python<'py>, fills: &[Fill]) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for f in fills {
         let d = PyDict::new(py);
@@ -81,14 +81,14 @@ fn fills_to_py<'py>(py: Python<'py>, fills: &[Fill]) -> PyResult<Bound<'py, PyLi
 }
 
 /// Serde's name of a unit enum variant ("place", "cancel", ...).
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn serde_plain<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|x| x.as_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-fn side(s: &str) -> PyResult<Side> {
+pub(super) fn side(s: &str) -> PyResult<Side> {
     match s {
         "buy" => Ok(Side::Buy),
         "sell" => Ok(Side::Sell),

@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod bots;
 mod market;
+mod paper;
 mod recording;
 
 #[pymodule]
@@ -11,6 +12,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bots::register(m)?;
     market::register(m)?;
+    paper::register(m)?;
     recording::register(m)?;
     Ok(())
 }
