@@ -81,7 +81,7 @@ def grid_bots(n: int, markets: dict[tuple[str, str], Market]) -> BotStrategy:
     return strategy
 
 
-async def run(seconds: float, bots: int = 0) -> Engine:
+async def run(seconds: float, bots: int = 0, tick_interval_s: float = 0.01) -> Engine:
     big = Decimal(10**12)
     limits = RiskLimits(
         account=AccountLimits(
@@ -104,7 +104,9 @@ async def run(seconds: float, bots: int = 0) -> Engine:
     engine = Engine(router, strategy)
     # The simulator runs in its own process, so that only the engine's own work is on this loop.
     config = Path(tempfile.mkdtemp()) / "sim.yaml"
-    config.write_text(f"market: {{tick_interval_s: 0.01, volatility_ticks: {60.0 if bots else 3.0}}}\n")
+    config.write_text(
+        f"market: {{tick_interval_s: {tick_interval_s}, volatility_ticks: {60.0 if bots else 3.0}}}\n"
+    )
     sim = subprocess.Popen(
         [sys.executable, "-m", "wisetrader", "sim-exchange", "--config", str(config)],
         stdout=subprocess.PIPE,

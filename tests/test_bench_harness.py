@@ -21,19 +21,15 @@ from bench.registry import REPO_ROOT, Result, Role, Target, load_suites
 from bench.report import check_targets, read_json, targets_table
 from bench.suites import rust as rust_suite
 
+QUICK_SUITES = ["book", "storage", "fanout", "triggers", "tick_to_order", "replay"]
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
     cmd = [sys.executable, "-m", "bench", "--quick", "--frames", "300", "--runs", "2"]
-    cmd += [
-        "--suite",
-        "book",
-        "--suite",
-        "storage",
-        "--suite",
-        "fanout",
-    ]  # not rust: cargo bench takes minutes
+    for name in QUICK_SUITES:  # not rust: cargo bench takes minutes
+        cmd += ["--suite", name]
     cmd += ["--out", str(out), "--cache", str(out / "cache")]
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, f"bench --quick failed:\n{done.stdout}\n{done.stderr}"
@@ -45,12 +41,12 @@ def test_quick_run_writes_json_markdown_and_chart(quick_run: Path) -> None:
     assert json_path.with_suffix(".md").read_text().startswith("# Benchmark results")
     assert json_path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = read_json(json_path)
-    assert run.meta["mode"] == "quick" and run.meta["suites"] == ["book", "storage", "fanout"]
+    assert run.meta["mode"] == "quick" and run.meta["suites"] == QUICK_SUITES
 
 
 def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
     run = read_json(next(quick_run.glob("*.json")))
-    assert {r.suite for r in run.results} == {"book", "storage", "fanout"}
+    assert {r.suite for r in run.results} == set(QUICK_SUITES)
     assert len({r.case for r in run.results if r.suite == "book"}) == 2
     for r in run.results:
         assert r.metrics[r.primary] > 0
@@ -61,6 +57,33 @@ def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
             assert r.detail["agrees"] is True, (
                 f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
             )
+
+
+def test_quick_run_trigger_cases_wake_exactly_the_crossed_bots(quick_run: Path) -> None:
+    rows = [r for r in read_json(next(quick_run.glob("*.json"))).results if r.suite == "triggers"]
+    no_cross = [r for r in rows if "nothing crossed" in r.case]
+    assert [r.detail["bots"] for r in no_cross] == [1, 100, 1_000, 1_000]  # the last over 10 symbols
+    assert no_cross[-1].detail["symbols"] == 10
+    assert no_cross[2].metrics["bytes_per_bot"] > 0
+    crossed = {r.case: r.detail["bots_woken_per_top"] for r in rows if "crossed per top" in r.case}
+    assert crossed == {
+        "1,000 bots, one symbol, 1 crossed per top": 1,
+        "1,000 bots, one symbol, 10 crossed per top": 10,
+    }
+
+
+def test_quick_run_tick_to_order_percentiles_are_ordered(quick_run: Path) -> None:
+    (row,) = [r for r in read_json(next(quick_run.glob("*.json"))).results if r.suite == "tick_to_order"]
+    assert row.metrics["orders"] > 10 and row.detail["rejected"] == 0
+    assert row.metrics["p50_us"] <= row.metrics["p99_us"] <= row.metrics["p99.9_us"]
+
+
+def test_quick_run_replay_drives_the_bots(quick_run: Path) -> None:
+    rows = [r for r in read_json(next(quick_run.glob("*.json"))).results if r.suite == "replay"]
+    assert {r.role for r in rows} == {"ours", "floor"} and len(rows) == 3
+    for r in rows:
+        assert r.detail["frames"] == 301 and r.detail["tops"] > 0  # the snapshot and 300 deltas
+        assert (r.detail["intents"] > 0) == (r.role == "ours")  # the grid places its orders at once
 
 
 def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:
@@ -135,6 +158,8 @@ def test_quick_run_reports_the_book_targets(quick_run: Path) -> None:
         "Python API: >= 25x the best peer",
         "batches: >= 1,000,000 frames/s per core",
         "Kafka publish: >= 90% of the raw aiokafka ceiling",
+        "100,000 bots on a symbol, nothing crossed: < 2 us per top",  # not measured by --quick
+        "p99 < 100 us",
     }
     kafka = next(t for t in run.targets if t["suite"] == "fanout")
     assert kafka["value"] > 0 and kafka["attainment"] == pytest.approx(kafka["value"] / 0.9)
