@@ -197,3 +197,11 @@ def test_paper_session_runs_a_grid_and_a_dca_bot_consistently() -> None:
     dca_state = json.loads(s.state(2))
     assert dca_state["deals_closed"] >= 2
     check_dca(dca_fills, dca_state, tick, lot)
+
+
+@pytest.mark.parametrize("paper_class", [_core.PaperSession, _core.PaperVenue])
+def test_paper_config_is_checked_the_same_way_by_both_paper_bindings(paper_class: Any) -> None:
+    _, instrument, _ = core_args(load_bot_file(GRID))
+    assert paper_class(instrument) is not None  # defaults when absent
+    with pytest.raises(ValueError, match="paper config"):
+        paper_class(instrument, json.dumps({"fill_model": "sideways"}))

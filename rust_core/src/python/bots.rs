@@ -13,6 +13,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rust_decimal::Decimal;
 
+/// The paper venue's settings from optional JSON (defaults when absent).
+pub(super) fn paper_config(json: Option<&str>) -> PyResult<PaperConfig> {
+    json.map_or(Ok(PaperConfig::default()), |j| {
+        serde_json::from_str(j).map_err(|e| PyValueError::new_err(format!("paper config: {e}")))
+    })
+}
+
 pub(super) fn instrument(json: &str) -> PyResult<Instrument> {
     let spec: InstrumentSpec = serde_json::from_str(json)
         .map_err(|e| PyValueError::new_err(format!("instrument: {e}")))?;
@@ -261,11 +268,7 @@ impl PaperSession {
     #[pyo3(signature = (instrument_json, paper_json = None))]
     fn new(instrument_json: &str, paper_json: Option<&str>) -> PyResult<Self> {
         let inst = instrument(instrument_json)?;
-        let cfg: PaperConfig = match paper_json {
-            None => PaperConfig::default(),
-            Some(j) => serde_json::from_str(j)
-                .map_err(|e| PyValueError::new_err(format!("paper config: {e}")))?,
-        };
+        let cfg = paper_config(paper_json)?;
         Ok(PaperSession {
             inner: RustSession::new(
                 SymbolEngine::new(inst.clone()),

@@ -1,10 +1,9 @@
 //! The core's paper matcher on its own, as a venue behind the engine's router: orders come in
 //! after the risk gate (ticks and lots), order updates and fills go back out.
 
-use super::bots::{fills_to_py, instrument, serde_plain, side};
-use crate::bots::paper::{PaperConfig, PaperEvent, PaperMatcher};
+use super::bots::{fills_to_py, instrument, paper_config, serde_plain, side};
+use crate::bots::paper::{PaperEvent, PaperMatcher};
 use crate::bots::{Action, Fill, Intent, OrderType, Reason};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -42,11 +41,7 @@ impl PaperVenue {
     #[pyo3(signature = (instrument_json, paper_json = None))]
     fn new(instrument_json: &str, paper_json: Option<&str>) -> PyResult<Self> {
         let inst = instrument(instrument_json)?;
-        let cfg: PaperConfig = match paper_json {
-            None => PaperConfig::default(),
-            Some(j) => serde_json::from_str(j)
-                .map_err(|e| PyValueError::new_err(format!("paper config: {e}")))?,
-        };
+        let cfg = paper_config(paper_json)?;
         Ok(PaperVenue {
             inner: PaperMatcher::new(inst, cfg),
         })
