@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from wisetrader.bots.model import DcaBotFile, GridBotFile
+from wisetrader.risk import TradingState
 
 T = TypeVar("T")
 
@@ -227,11 +228,6 @@ class KillSwitchIn(In):
 
 class KillSwitchOut(BaseModel):
     engaged: bool
-
-
-TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
-# From least to most restrictive: the effective state of an account is the stricter of its own and the global.
-TRADING_STATES: tuple[TradingState, ...] = ("ACTIVE", "REDUCING", "HALTED")
 
 
 class TradingStateIn(In):

@@ -11,18 +11,17 @@ from sqlalchemy import select
 from wisetrader.api.deps import AdminUser, ClientIp, CurrentUser, Db, Id, Responses, not_found
 from wisetrader.api.routers.bots import owned_bot
 from wisetrader.api.schemas import (
-    TRADING_STATES,
     AccountTradingStateOut,
     KillSwitchIn,
     KillSwitchOut,
     LimitsIn,
     LimitsOut,
-    TradingState,
     TradingStateIn,
     TradingStateOut,
 )
 from wisetrader.controlplane.models import ExchangeAccount, GlobalTradingState, RiskLimit, UserTradingState
 from wisetrader.controlplane.repositories import audit, owned
+from wisetrader.risk import TradingState
 
 router = APIRouter(prefix="/risk", tags=["risk"])
 _404: Responses = {404: {"description": "no such account or bot"}}
@@ -127,20 +126,12 @@ _GLOBAL_ROW = 1
 
 async def _global_state(session: Db) -> TradingState:
     row = await session.get(GlobalTradingState, _GLOBAL_ROW)
-    return _state(row.state if row else "ACTIVE")
-
-
-def _state(value: str) -> TradingState:
-    """A stored state, checked: the column only ever holds what ``TradingStateIn`` accepted."""
-    for state in TRADING_STATES:
-        if state == value:
-            return state
-    raise ValueError(f"unknown trading state in the database: {value!r}")
+    return row.state if row else TradingState.ACTIVE
 
 
 async def _account_state(session: Db, account: ExchangeAccount) -> AccountTradingStateOut:
-    own, platform = _state(account.trading_state), await _global_state(session)
-    effective = max(own, platform, key=TRADING_STATES.index)
+    own, platform = account.trading_state, await _global_state(session)
+    effective = TradingState.strictest(own, platform)
     return AccountTradingStateOut(state=own, global_state=platform, effective=effective)
 
 
