@@ -126,6 +126,8 @@ class Bot(Base):
     kill_switch: Mapped[bool] = mapped_column(Boolean, default=False)
     # stopped, running or paused: what the user asked for; the engine picks it up (see api.routers.bots).
     status: Mapped[str] = mapped_column(String(16), default="stopped", server_default="stopped")
+    # Last emergency close asked for; the engine closes once per new value (a lost event cannot lose it).
+    close_requested_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

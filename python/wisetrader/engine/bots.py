@@ -122,3 +122,10 @@ class BotStrategy:
         )
         self.fill_outcomes[outcome] = self.fill_outcomes.get(outcome, 0) + 1
         return self._convert(intent.venue, intent.symbol, intents)
+
+    # ---- bots coming and going at run time (the control plane) --------------------------------------
+    def remove_bot(self, venue: str, symbol: str, bot_id: int) -> bool:
+        """Detach a bot; its orders, if any are still open, are no longer followed by it."""
+        self.accounts.pop(bot_id, None)
+        engine = self.engines.get((venue, symbol))
+        return engine is not None and engine.remove_bot(bot_id)

@@ -73,6 +73,10 @@ class Engine:
 
         return on_changes
 
+    def submit(self, intents: Sequence[Intent]) -> None:
+        """Submit intents that no frame caused (a command from the control plane, say)."""
+        self._submit(intents)
+
     def _submit(self, intents: Sequence[Intent], recv_ns: int | None = None) -> None:
         """Submit; for intents caused by a frame, log the frame-to-executor latency."""
         for intent in intents:
