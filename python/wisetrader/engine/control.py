@@ -243,7 +243,12 @@ class ControlFollower:
                 gate.kill_bot(str(bot.id))
             else:
                 gate.revive(str(bot.id))
-            self._follow(held, bot)
+            try:
+                self._follow(held, bot)
+            except ValueError as exc:  # the core refused the command: that bot is in error, others go on
+                held.status = "error"
+                host.reporter.set_state(bot.id, "error", str(exc))
+                log.warning("bot %d: %s", bot.id, exc)
         for account_id, names in self.gate_accounts.items():
             acct = next((a for _, a in rows if a.id == account_id), None)
             if acct is None:
