@@ -1,6 +1,8 @@
 """The streaming engine as a service: ``python -m services.streamer [--config FILE] [--metrics-port N]``.
 
-Same engine as ``wisetrader run``; Prometheus metrics on ``--metrics-port`` (0: off), and SIGTERM/SIGINT
+Same engine as ``wisetrader run``; with ``WISETRADER_API__DATABASE_URL`` set it runs the bots of that
+control plane instead (``wisetrader.engine.controlled``) on the settings' bus. Prometheus metrics on
+``--metrics-port`` (0: off), and SIGTERM/SIGINT
 stop it gracefully (feeds closed, placements drained, summary printed as one JSON line).
 """
 
@@ -13,7 +15,9 @@ import signal
 from pathlib import Path
 
 from prometheus_client import start_http_server
+from wisetrader.engine.controlled import follow_control_plane
 from wisetrader.engine.run import RunConfig, run
+from wisetrader.settings import get_settings
 
 
 async def serve(config: RunConfig) -> None:
@@ -37,6 +41,9 @@ def main() -> None:
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_addr)
     print(json.dumps({"event": "streamer_started", "metrics_port": args.metrics_port}), flush=True)
+    if get_settings().api.database_url:  # the bots are the control plane's (the API's), not --config's
+        asyncio.run(follow_control_plane())
+        return
     asyncio.run(serve(config))
 
 

@@ -46,4 +46,5 @@ def run(
             store.migrate()
             fills, bot_data = StoreFills(store), StoreBotData(store)
         app = create_app(bus=bus, own_bus=True, fills=fills, bot_data=bot_data, markets=markets)
-    uvicorn.run(app, host=host or settings.host, port=settings.port if port is None else port, log_level="info")
+    port = settings.port if port is None else port
+    uvicorn.run(app, host=host or settings.host, port=port, log_level="info")

@@ -335,9 +335,13 @@ class ControlFollower:
             return
         if bot.close_requested_at is not None and bot.close_requested_at != held.close_seen:
             held.close_seen = bot.close_requested_at
-            self._command(held, "close")
+            try:
+                self._command(held, "close")
+                detail = "emergency close"
+            except ValueError as exc:  # e.g. nothing left to close: the bot stays stopped
+                detail = f"emergency close refused: {exc}"
             held.status = "stopped"
-            self.host.reporter.set_state(held.bot_id, "stopped", "emergency close")
+            self.host.reporter.set_state(held.bot_id, "stopped", detail)
             return
         target = bot.status
         if target == held.status:

@@ -199,7 +199,9 @@ async def controlled_engine(
                 await live.close()
 
 
-async def _main() -> None:
+async def follow_control_plane() -> None:
+    """The engine alone, following the control plane named by the settings (``WISETRADER_API__*``: its
+    database and master keys) on the settings' bus, until SIGTERM or SIGINT."""
     from wisetrader.api.app import load_keyring
     from wisetrader.bus import from_settings
     from wisetrader.controlplane.db import default_url, make_engine, migrate, sessionmaker
@@ -224,4 +226,4 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    asyncio.run(follow_control_plane())
