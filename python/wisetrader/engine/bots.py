@@ -7,6 +7,7 @@ lots) become router intents and cancels; order updates and fills go back to it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -96,6 +97,13 @@ class BotStrategy:
         if engine is None:
             return []
         return self._convert(venue, symbol, engine.on_top(bid, ask, ts_ns))
+
+    def on_reject(self, intent: Intent) -> list[Intent]:
+        engine = self.engines.get((intent.venue, intent.symbol))
+        if engine is None:
+            return []
+        _, intents = engine.on_update(intent.client_id, "rejected", time.time_ns())
+        return self._convert(intent.venue, intent.symbol, intents)
 
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
         status = _STATUS[order.state]
