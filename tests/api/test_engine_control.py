@@ -195,6 +195,8 @@ async def test_the_api_runs_pauses_closes_and_halts_bots_in_the_engine(
             )
             assert abs(Decimal(pnl["realized"]) - cash) < Decimal("0.000001"), (pnl, cash)
             assert Decimal(pnl["unrealized"]) == 0
+            audit = (await http.get("/api/v1/audit", params={"limit": 3}, headers=ann)).json()["items"]
+            assert (audit[0]["action"], audit[0]["target"]) == ("bot.close", f"bot:{bot}")
 
             # The stream carried ann's bot state and P&L to ann, and nothing of hers to bob.
             await asyncio.sleep(0.5)

@@ -414,6 +414,22 @@ class BotPnlOut(BaseModel):
     totals: FillTotals = Field(description="the bot's fills summed: with a flat position, realized = "
                                "sold_quote - bought_quote - fees_quote")  # fmt: skip
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bot_id": 7, "as_of": "2026-11-23T11:05:00Z", "quote": "USDT", "mark_price": "30012.5",
+                    "position_qty": "0", "realized": "1.84", "unrealized": "0", "fees": "4.02",
+                    "equity": "2001.84",
+                    "totals": {
+                        "fills": 12, "bought_qty": "0.0668", "sold_qty": "0.0668", "bought_quote": "2003.1",
+                        "sold_quote": "2008.96", "fees_quote": "4.02",
+                    },
+                }
+            ]
+        }
+    )  # fmt: skip
+
 
 class BotStateOut(BaseModel):
     bot_id: int
@@ -426,3 +442,14 @@ class BotStateOut(BaseModel):
     avg_price: str | None
     open_orders: int | None
     detail: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bot_id": 7, "status": "running", "state": "running", "as_of": "2026-11-23T11:05:00Z",
+                    "position_qty": "0.0334", "avg_price": "29950.25", "open_orders": 10, "detail": "",
+                }
+            ]
+        }
+    )  # fmt: skip
