@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from wisetrader.engine.publisher import VENUE_IDS, BusPublisher
 from wisetrader.engine.router import Market
 from wisetrader.events import BotState, PnlSnapshot
 
+log = logging.getLogger(__name__)
 RunState = Literal["created", "running", "paused", "stopped", "error"]
 
 
@@ -102,6 +104,7 @@ class BotReporter:
         self.pnl_every_s = pnl_every_s
         self.bots: dict[int, Reported] = {}
         self.tops: dict[tuple[str, str], tuple[int, int]] = {}
+        self.errors = 0
 
     def on_top(self, venue: str, symbol: str, bid: int, ask: int, _ts: int) -> None:
         self.tops[(venue, symbol)] = (bid, ask)
@@ -131,7 +134,10 @@ class BotReporter:
         bot = self.bots[bot_id]
         engine = self.strategy.engines.get((bot.venue, bot.symbol))
         market = self.markets.get((bot.venue, bot.symbol))
-        raw = engine.state(bot_id) if engine is not None and bot.state != "error" else None
+        raw = None
+        if engine is not None and bot.state != "error":
+            with contextlib.suppress(ValueError):  # not (or no longer) in the core
+                raw = engine.state(bot_id)
         now_ns = time.time_ns()
         ids = {
             "venue": VENUE_IDS.get(bot.venue, bot.venue),
@@ -195,7 +201,11 @@ class BotReporter:
 
     def report_all(self) -> None:
         for bot_id in list(self.bots):
-            self.report(bot_id)
+            try:
+                self.report(bot_id)
+            except (ValueError, KeyError, ArithmeticError):  # one odd summary must not stop the others
+                self.errors += 1
+                log.exception("bot %d: cannot report its state", bot_id)
 
     async def run(self, every_s: float = 0.25) -> None:
         """Check every bot a few times a second (cheap: one JSON summary per bot)."""

@@ -366,7 +366,7 @@ class ControlFollower:
     def _drop(self, held: _Held) -> None:
         if held.status in ("running", "paused"):
             self._command(held, "stop")
-        self.host.strategy.remove_bot(held.venue, held.symbol, held.bot_id)
         self.host.reporter.set_state(held.bot_id, "stopped", "deleted")
         self.host.reporter.forget(held.bot_id)
+        self.host.strategy.remove_bot(held.venue, held.symbol, held.bot_id)
         del self.held[held.bot_id]
