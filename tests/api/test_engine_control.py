@@ -23,7 +23,7 @@ from wisetrader.api.embedded import embedded_app, running_engine
 from wisetrader.controlplane.db import make_engine, migrate
 from wisetrader.controlplane.models import User
 from wisetrader.engine.controlled import ControlledConfig, ControlledEngine
-from wisetrader.risk import Intent, Reason
+from wisetrader.risk import Intent, Reason, TradingState
 from wisetrader.store import Store
 
 from api.conftest import ACCOUNT, INSTRUMENT, PASSWORD, api_settings
@@ -208,13 +208,40 @@ async def test_the_api_runs_pauses_closes_and_halts_bots_in_the_engine(
         assert all(e.get("user_id") == str(ann_id) for e in mine)
         assert not [e for e in bob_events if e.get("user_id") != str(bob_id) and e["type"] != "book_top"]
 
+        # Limits and the account's trading state reach the gate (the paper account of this account).
+        gate_account = engine.gate.accounts[f"{account}/paper"]
+        r = await http.put(f"/api/v1/risk/bots/{bot}/limits", json={"max_open_orders": 3}, headers=ann)
+        assert r.status_code == 200
+        r = await http.put(
+            f"/api/v1/risk/accounts/{account}/limits",
+            json={"max_position_notional": "4000", "max_daily_loss": "100"},
+            headers=ann,
+        )
+        assert r.status_code == 200
+        r = await http.put(
+            f"/api/v1/risk/accounts/{account}/trading-state", json={"state": "REDUCING"}, headers=ann
+        )
+        assert r.status_code == 200
+        await until(
+            lambda: _true(
+                engine.gate.bots[str(bot)].max_open == 3
+                and gate_account.limits.max_notional == Decimal(4000)
+                and gate_account.limits.daily_loss_limit == Decimal(100)
+                and gate_account.state is TradingState.REDUCING
+            ),
+            "limits and the account's state in the gate",
+        )
+        assert (
+            await http.put(
+                f"/api/v1/risk/accounts/{account}/trading-state", json={"state": "ACTIVE"}, headers=ann
+            )
+        ).is_success
+
         # Platform HALTED (an admin, over the API): a bot started now places nothing.
         admin = await make_admin(http, db, ann_id, ann)
         assert (
             await http.put("/api/v1/risk/trading-state", json={"state": "HALTED"}, headers=admin)
         ).is_success
-        from wisetrader.risk import TradingState
-
         await until(lambda: _true(engine.gate.global_state is TradingState.HALTED), "HALTED in the gate")
         halted_before = engine.gate.rejections.get(Reason.HALTED, 0)
         second = await http.post(
