@@ -356,10 +356,9 @@ class ControlFollower:
         self.host.reporter.set_state(held.bot_id, target)  # type: ignore[arg-type]
 
     def _command(self, held: _Held, command: str) -> None:
+        # The close's market order is an emergency intent (BotStrategy marks it): it goes out whatever the
+        # kill switches and trading states say.
         intents = self.host.strategy.command(held.venue, held.symbol, held.bot_id, command, time.time_ns())
-        if command == "close":
-            # The emergency close goes out whatever the kill switches and trading states say.
-            intents = [dataclasses.replace(i, emergency=True) for i in intents]
         self.stats.commands[command] = self.stats.commands.get(command, 0) + 1
         self.host.engine.submit(intents)
 

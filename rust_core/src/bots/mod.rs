@@ -27,7 +27,7 @@ pub use ids::{client_id, parse_client_id, Leg};
 pub use instrument::{Instrument, InstrumentSpec};
 
 /// Order side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Buy,
@@ -110,6 +110,10 @@ pub enum Reason {
     TrailingTakeProfit,
     StopLoss,
     DealClosed,
+    /// A user command (pause or stop) cancelled the order.
+    ManualCancel,
+    /// A user's emergency close: its cancels and its flattening market order.
+    ManualClose,
 }
 
 impl Reason {
@@ -129,6 +133,60 @@ impl Reason {
             Reason::TrailingTakeProfit => "trailing_take_profit",
             Reason::StopLoss => "stop_loss",
             Reason::DealClosed => "deal_closed",
+            Reason::ManualCancel => "manual_cancel",
+            Reason::ManualClose => "manual_close",
+        }
+    }
+}
+
+/// What the user last told a bot, above its own state machine (which keeps running underneath:
+/// fills that race a pause or a stop are still applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Trading as its definition says.
+    #[default]
+    Running,
+    /// Resting orders cancelled, nothing new placed; `resume` places what its state calls for.
+    Paused,
+    /// Final: nothing is ever placed again except by `close`.
+    Stopped,
+    /// Emergency close under way: waiting for its cancels, then flattening at market; ends
+    /// `Stopped`.
+    Closing,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Running => "running",
+            Control::Paused => "paused",
+            Control::Stopped => "stopped",
+            Control::Closing => "closing",
+        }
+    }
+}
+
+/// A user command to a bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Pause,
+    Resume,
+    Stop,
+    Close,
+}
+
+impl std::str::FromStr for Command {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Command, String> {
+        match s {
+            "pause" => Ok(Command::Pause),
+            "resume" => Ok(Command::Resume),
+            "stop" => Ok(Command::Stop),
+            "close" => Ok(Command::Close),
+            _ => Err(format!(
+                "unknown command {s:?}: expected pause, resume, stop or close"
+            )),
         }
     }
 }
@@ -241,6 +299,13 @@ pub struct OpenOrder {
     pub price_ticks: i64,
     pub qty_lots: i64,
     pub filled_lots: i64,
+    /// Why it was placed (absent in states exported before it was kept).
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    /// A cancel (or replace) was requested; the order stays known until the venue confirms,
+    /// so a fill that races the cancel is still applied.
+    #[serde(default)]
+    pub cancelling: bool,
 }
 
 impl OpenOrder {
@@ -302,5 +367,7 @@ pub(crate) fn pct(x: Decimal) -> String {
         .to_string()
 }
 
+#[cfg(test)]
+mod command_tests;
 #[cfg(test)]
 mod tests;
