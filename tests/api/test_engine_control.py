@@ -194,7 +194,7 @@ async def test_the_api_runs_pauses_closes_and_halts_bots_in_the_engine(
                 - Decimal(totals["fees_quote"])
             )
             assert abs(Decimal(pnl["realized"]) - cash) < Decimal("0.000001"), (pnl, cash)
-            assert Decimal(pnl["unrealized"]) == 0
+            assert Decimal(pnl["unrealized"]) == 0 and Decimal(pnl["fees"]) == Decimal(totals["fees_quote"])
             audit = (await http.get("/api/v1/audit", params={"limit": 3}, headers=ann)).json()["items"]
             assert (audit[0]["action"], audit[0]["target"]) == ("bot.close", f"bot:{bot}")
 
@@ -256,6 +256,12 @@ async def test_the_api_runs_pauses_closes_and_halts_bots_in_the_engine(
             lambda: _true(bot2 in engine.reporter.bots and engine.reporter.bots[bot2].state == "running"),
             "the second bot loaded",
         )
+        # The user's own kill switch covers all their bots; released, the bots are free again.
+        assert (await http.put("/api/v1/risk/kill-switch", json={"engaged": True}, headers=admin)).is_success
+        await until(lambda: _true(str(bot2) in engine.gate.killed_bots), "the user's kill switch")
+        assert (await http.put("/api/v1/risk/kill-switch", json={"engaged": False}, headers=admin)).is_success
+        await until(lambda: _true(str(bot2) not in engine.gate.killed_bots), "the kill switch released")
+        assert str(bot) in engine.gate.killed_bots  # the first bot's own switch is still engaged
         await asyncio.sleep(1.0)  # let the store writer catch up with anything that did go out
         r = await http.get(f"/api/v1/bots/{bot2}/orders", headers=admin)
         assert r.json()["total"] == 0, r.text

@@ -46,6 +46,15 @@ class Reported:
     last_pnl_at: float = field(default=0.0, repr=False)
 
 
+STORE_QUANTUM = Decimal("1e-18")  # the store keeps 18 decimals and refuses more rather than round
+
+
+def money(value: Decimal) -> Decimal:
+    """``value`` within the store's 18 decimals (a cost basis split by the core can carry more)."""
+    exponent = value.as_tuple().exponent
+    return value if isinstance(exponent, int) and exponent >= -18 else value.quantize(STORE_QUANTUM)
+
+
 @dataclass(frozen=True, slots=True)
 class Figures:
     position: Decimal
@@ -66,23 +75,22 @@ def figures(summary: dict[str, Any], market: Market, mark: Decimal, base: str, q
             fees += Decimal(amount)
         elif asset == base:
             fees += Decimal(amount) * mark
+    # What the bot holds and what it cost (fees included), marked here rather than at the core's own
+    # last mid, so that unrealized P&L and the published mark price agree.
     if summary["kind"] == "grid":
-        position = Decimal(summary["base_balance"])
-        unrealized = Decimal(summary["floating_pnl"])
-        # floating = held x mark - cost, so the average cost of what is held is mark - floating / held.
-        avg = mark - unrealized / position if position > 0 else None
+        position, cost = Decimal(summary["held_base"]), Decimal(summary["held_cost"])
     else:
-        position = Decimal(summary["position"])
-        avg = Decimal(summary["avg_entry"]) if position > 0 else None
-        unrealized = position * mark - Decimal(summary["cost"]) if position > 0 else Decimal(0)
-    quantum = market.step_size * market.tick_size
+        position, cost = Decimal(summary["position"]), Decimal(summary["cost"])
+    avg = cost / position if position > 0 else None
+    unrealized = position * mark - cost if position > 0 else Decimal(0)
     return Figures(
-        position=position,
+        position=money(position),
+        # A division: the one figure rounded (to 1/10000 of a tick); every other one is exact.
         avg_price=None if avg is None else avg.quantize(market.tick_size * Decimal("0.0001")),
         open_orders=int(summary["open_orders"]),
-        realized=Decimal(summary["realized_pnl"]),
-        unrealized=unrealized.quantize(quantum),
-        fees=fees.quantize(quantum),
+        realized=money(Decimal(summary["realized_pnl"])),
+        unrealized=money(unrealized),
+        fees=money(fees),
         fills=int(summary["fills_applied"]),
         mark=mark,
     )
@@ -164,7 +172,7 @@ class BotReporter:
             return
         summary = json.loads(raw)
         # A bot the core stopped by itself (stop loss, take profit at the end) is stopped, whatever was asked.
-        state: RunState = "stopped" if summary["status"] == "stopped" else bot.state
+        state: RunState = "stopped" if summary["status"] in ("stopped", "finished") else bot.state
         detail = bot.detail or (summary.get("stop_reason") or "")
         mid = self._mark(bot)
         fig = figures(summary, market, mid if mid is not None else Decimal(0), bot.base, bot.quote)

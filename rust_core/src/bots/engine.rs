@@ -385,6 +385,7 @@ impl SymbolEngine {
             Bot::Grid(b) => {
                 let mark = (b.desk.last_bid + b.desk.last_ask) / 2;
                 let floating = b.floating_pnl(inst, mark);
+                let (held, held_cost) = b.holding();
                 serde_json::json!({
                     "kind": "grid",
                     "status": status(b.desk.control, &b.status),
@@ -395,6 +396,8 @@ impl SymbolEngine {
                     "total_pnl": s(b.desk.ledger.realized_pnl + floating),
                     "quote_balance": s(b.quote),
                     "base_balance": s(b.base),
+                    "held_base": s(held),
+                    "held_cost": s(held_cost),
                     "matched_trades": b.matched_trades,
                     "trailing_shifts": b.trailing_shifts,
                     "open_orders": b.desk.orders.len(),

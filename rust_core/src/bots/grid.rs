@@ -1460,10 +1460,16 @@ impl GridBot {
         true
     }
 
-    /// Quote value of what the grid holds at `mark`, minus its cost.
-    pub fn floating_pnl(&self, inst: &Instrument, mark: i64) -> Decimal {
+    /// Base the grid holds (bought, not yet sold back) and what it cost, fees included.
+    pub fn holding(&self) -> (Decimal, Decimal) {
         let held = sum(self.slots.iter().map(|s| s.base)) + self.pool_base;
         let cost = sum(self.slots.iter().map(|s| s.cost)) + self.pool_cost;
+        (held, cost)
+    }
+
+    /// Quote value of what the grid holds at `mark`, minus its cost.
+    pub fn floating_pnl(&self, inst: &Instrument, mark: i64) -> Decimal {
+        let (held, cost) = self.holding();
         held * inst.price(mark) - cost
     }
 }
