@@ -110,6 +110,7 @@ class FollowerStats:
     wakeups: int = 0  # control events heard
     commands: dict[str, int] = dataclasses.field(default_factory=dict)
     sync_errors: int = 0
+    listen_errors: int = 0
 
 
 def account_limits(row: RiskLimit | None, base: AccountLimits) -> AccountLimits:
@@ -174,11 +175,16 @@ class ControlFollower:
 
     async def _listen(self, consumer: Consumer) -> None:
         while True:
-            deliveries = await consumer.poll(max_records=100, timeout_s=0.5)
-            if deliveries:
-                self.stats.wakeups += len(deliveries)
-                self._wake.set()
-            await consumer.commit()
+            try:
+                deliveries = await consumer.poll(max_records=100, timeout_s=0.5)
+                if deliveries:
+                    self.stats.wakeups += len(deliveries)
+                    self._wake.set()
+                await consumer.commit()
+            except Exception:  # the broker may be away: the periodic re-read carries on meanwhile
+                self.stats.listen_errors += 1
+                log.exception("control events: consumer failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
 
     async def _loop(self) -> None:
         while True:
