@@ -692,6 +692,7 @@ class BinanceFront:
                 t
                 for t in account.trades
                 if t["symbol"] == symbol
+                and self.exchange.orders[int(t["orderId"])].venue == "binance"  # type: ignore[call-overload]
                 and int(t["time"]) >= start  # type: ignore[call-overload]
                 and int(t["id"]) >= from_id  # type: ignore[call-overload]
                 and (order_id is None or str(t["orderId"]) == order_id)

@@ -41,7 +41,9 @@ class AccountSpec(BaseModel):
     api_key: str
     secret: str
     balances: dict[str, Decimal] = Field(default_factory=dict)
-    # What the key may do, as GET /sapi/v1/account/apiRestrictions reports it.
+    passphrase: str = ""  # OKX keys carry one (OK-ACCESS-PASSPHRASE); the other venues ignore it
+    # What the key may do, as each venue reports it: Binance GET /sapi/v1/account/apiRestrictions,
+    # Bybit GET /v5/user/query-api (readOnly, permissions), OKX GET /api/v5/account/config (perm).
     enable_reading: bool = True
     enable_spot_and_margin_trading: bool = True
     enable_withdrawals: bool = False
