@@ -28,6 +28,7 @@ from wisetrader.sim.exchange import (
     now_ms,
 )
 from wisetrader.sim.matching import Side
+from wisetrader.sim.orderentry import outage
 from wisetrader.venues.binance import sign
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -446,6 +447,9 @@ class BinanceFront:
     async def _api(
         self, request: web.Request, weight: int, action: Callable[[], Awaitable[web.Response]]
     ) -> web.Response:
+        down = outage(self.exchange)
+        if down is not None:
+            return down
         refused, headers = self._limit(request, weight)
         if refused is not None:
             return refused
@@ -575,6 +579,7 @@ class BinanceFront:
             if faults.fail_after_accept > 0:
                 # The order is in the book; the answer is lost: the client must not know the outcome.
                 faults.fail_after_accept -= 1
+                self.exchange.outage_left = faults.outage_after_fail
                 if faults.fail_mode == "timeout":
                     await asyncio.sleep(faults.timeout_s)
                 return _error(

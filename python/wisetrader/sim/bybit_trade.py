@@ -23,6 +23,7 @@ from wisetrader.sim.orderentry import (
     RECENT_CLOSED,
     answer_faults,
     json_object,
+    outage,
     plain,
     text,
     venue_orders,
@@ -179,6 +180,9 @@ class BybitTrade:
         signed: bool = True,
     ) -> web.Response:
         faults = self.config.faults
+        down = outage(self.exchange)
+        if down is not None:
+            return down
         if faults.force_429 > 0:
             # The per-UID limit: HTTP 200 with retCode 10006; the reset time says when to try again.
             faults.force_429 -= 1
@@ -413,7 +417,7 @@ class BybitTrade:
             else:
                 engine.update(type="LIMIT", timeInForce=tif, price=params.get("price", ""))
             user = self.exchange.place_order(account, engine, venue=VENUE, unique_ids=True)
-            lost = await answer_faults(self.config.faults)
+            lost = await answer_faults(self.exchange, self.config.faults)
             if lost is not None:
                 return lost
             return {"orderId": str(user.book_order.order_id), "orderLinkId": link_id}

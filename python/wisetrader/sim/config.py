@@ -81,6 +81,7 @@ class FaultSpec(BaseModel):
     force_418: int = 0  # the next N REST requests get 418 (IP banned)
     fail_after_accept: int = 0  # the next N new orders are placed, then answered with a failure
     fail_mode: Literal["5xx", "timeout"] = "5xx"
+    outage_after_fail: int = 0  # after each lost answer, the next N REST requests get a gateway 503 too
     timeout_s: float = 30.0  # how long a "timeout" answer hangs
     ack_delay_s: float = 0.0  # new orders are placed at once but acknowledged this late
     partial_fill_lots: int = 0  # resting user orders fill at most this many lots per match (0: no cap)

@@ -148,6 +148,7 @@ class Exchange:
         self.next_order_id = 1
         self.listeners: list[Callable[[MarketEvent], None]] = []
         self.bad_replay_levels = 0
+        self.outage_left = 0  # REST requests still to be answered 503 (FaultSpec.outage_after_fail)
         for market in self.markets.values():
             market.mid = int(market.spec.start_price / market.spec.tick_size)
         if config.market.replay is not None:

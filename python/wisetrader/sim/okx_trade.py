@@ -24,6 +24,7 @@ from wisetrader.sim.orderentry import (
     RECENT_CLOSED,
     answer_faults,
     json_object,
+    outage,
     plain,
     text,
     venue_orders,
@@ -234,6 +235,9 @@ class OkxTrade:
         signed: bool = True,
     ) -> web.Response:
         faults = self.config.faults
+        down = outage(self.exchange)
+        if down is not None:
+            return down
         if faults.force_429 > 0:
             faults.force_429 -= 1
             return self._answer("50011", "Too Many Requests", [], 429)
@@ -492,7 +496,7 @@ class OkxTrade:
         answers = [self._place_one(account, params) for params in items]
         placed = sum(1 for _, user in answers if user is not None)
         if placed:
-            lost = await answer_faults(self.config.faults)
+            lost = await answer_faults(self.exchange, self.config.faults)
             if lost is not None:
                 return lost
         data: list[object] = [item for item, _ in answers]

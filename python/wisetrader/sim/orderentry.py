@@ -34,13 +34,26 @@ def plain(value: Decimal | str | int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-async def answer_faults(faults: FaultSpec) -> web.Response | None:
+def gateway_503() -> web.Response:
+    return web.Response(status=503, text=_GATEWAY_503, content_type="text/html")
+
+
+def outage(exchange: Exchange) -> web.Response | None:
+    """A 503 while the venue is down after a lost answer (``FaultSpec.outage_after_fail``)."""
+    if exchange.outage_left > 0:
+        exchange.outage_left -= 1
+        return gateway_503()
+    return None
+
+
+async def answer_faults(exchange: Exchange, faults: FaultSpec) -> web.Response | None:
     """After an order is placed: lose its answer (a 503 or a hang) or acknowledge it late, as configured."""
     if faults.fail_after_accept > 0:
         faults.fail_after_accept -= 1
+        exchange.outage_left = faults.outage_after_fail
         if faults.fail_mode == "timeout":
             await asyncio.sleep(faults.timeout_s)
-        return web.Response(status=503, text=_GATEWAY_503, content_type="text/html")
+        return gateway_503()
     if faults.ack_delay_s:
         await asyncio.sleep(faults.ack_delay_s)
     return None
