@@ -35,6 +35,12 @@ class ApiSettings(BaseModel):
     binance_key_check_url: str = Field(
         default="https://api.binance.com", description="Binance REST base URL for the key check"
     )
+    bybit_key_check_url: str = Field(
+        default="https://api.bybit.com", description="Bybit REST base URL for the key check"
+    )
+    okx_key_check_url: str = Field(
+        default="https://www.okx.com", description="OKX REST base URL for the key check"
+    )
     simulator_key_check_url: str = Field(default="", description="simulator REST base URL for the key check")
     key_check_timeout_s: float = Field(default=10.0, gt=0, description="time allowed for the key check")
 
