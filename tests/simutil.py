@@ -75,6 +75,14 @@ class Rest:
         return await self.call("POST", "/api/v3/order", **params)
 
 
+def _json_or_text(raw: bytes) -> Any:
+    """The venue's JSON, or the text of what a gateway answered instead (a 503 page)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode(errors="replace")
+
+
 class BybitRest:
     """A minimal signed Bybit v5 REST client."""
 
@@ -101,7 +109,7 @@ class BybitRest:
             "Content-Type": "application/json",
         }
         async with self.http.request(method, url, data=data, headers=headers) as r:
-            return r.status, orjson.loads(await r.read())
+            return r.status, _json_or_text(await r.read())
 
     async def order(self, **params: Any) -> tuple[int, Any]:
         body = {"category": "spot", "symbol": "BTCUSDT", "timeInForce": "GTC", **params}
@@ -122,13 +130,19 @@ class OkxRest:
         self.http, self.base, self.key, self.secret, self.passphrase = http, base, key, secret, passphrase
 
     async def call(
-        self, method: str, path: str, ts_offset_ms: int = 0, passphrase: str | None = None, **params: Any
+        self,
+        method: str,
+        path: str,
+        ts_offset_ms: int = 0,
+        passphrase: str | None = None,
+        json_body: Any = None,
+        **params: Any,
     ) -> tuple[int, Any]:
         now = datetime.fromtimestamp(time.time() + ts_offset_ms / 1000, UTC)
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         body = ""
         if method == "POST":
-            body = orjson.dumps(params).decode()
+            body = orjson.dumps(params if json_body is None else json_body).decode()
         elif params:
             path += "?" + urllib.parse.urlencode({k: str(v) for k, v in params.items()})
         headers = {
@@ -139,7 +153,7 @@ class OkxRest:
             "Content-Type": "application/json",
         }
         async with self.http.request(method, f"{self.base}{path}", data=body or None, headers=headers) as r:
-            return r.status, orjson.loads(await r.read())
+            return r.status, _json_or_text(await r.read())
 
     async def order(self, **params: Any) -> tuple[int, Any]:
         body = {"instId": "BTC-USDT", "tdMode": "cash", "ordType": "limit", **params}
