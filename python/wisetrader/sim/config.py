@@ -39,9 +39,9 @@ class AccountSpec(BaseModel):
 
     name: str
     api_key: str
-    secret: str
+    secret: str = Field(repr=False)
     balances: dict[str, Decimal] = Field(default_factory=dict)
-    passphrase: str = ""  # OKX keys carry one (OK-ACCESS-PASSPHRASE); the other venues ignore it
+    passphrase: str = Field(default="", repr=False)  # OKX keys carry one (OK-ACCESS-PASSPHRASE); the other venues ignore it
     # What the key may do, as each venue reports it: Binance GET /sapi/v1/account/apiRestrictions,
     # Bybit GET /v5/user/query-api (readOnly, permissions), OKX GET /api/v5/account/config (perm).
     enable_reading: bool = True
@@ -122,6 +122,7 @@ def _default_accounts() -> list[AccountSpec]:
             name="demo",
             api_key="simkey",
             secret="simsecret",
+            passphrase="simpassphrase",
             balances={"USDT": Decimal("100000"), "BTC": Decimal("2"), "ETH": Decimal("20")},
         )
     ]
