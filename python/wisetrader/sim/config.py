@@ -41,7 +41,8 @@ class AccountSpec(BaseModel):
     api_key: str
     secret: str = Field(repr=False)
     balances: dict[str, Decimal] = Field(default_factory=dict)
-    passphrase: str = Field(default="", repr=False)  # OKX keys carry one (OK-ACCESS-PASSPHRASE); the other venues ignore it
+    # OKX keys carry a passphrase (OK-ACCESS-PASSPHRASE); the other venues ignore it.
+    passphrase: str = Field(default="", repr=False)
     # What the key may do, as each venue reports it: Binance GET /sapi/v1/account/apiRestrictions,
     # Bybit GET /v5/user/query-api (readOnly, permissions), OKX GET /api/v5/account/config (perm).
     enable_reading: bool = True
