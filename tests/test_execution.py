@@ -221,6 +221,22 @@ async def test_cancel_of_an_order_filled_meanwhile_settles_as_filled(
         await ex.close()
 
 
+async def test_market_orders_in_sandbox_mode_fill_against_the_shared_book(
+    sim: SimExchange, http: aiohttp.ClientSession, venue: str
+) -> None:
+    await Rest(http, sim.rest_url, key="keyb", secret="secretb").order(
+        side="SELL", type="LIMIT", timeInForce="GTC", price="30000", quantity="1"
+    )
+    # Sandbox mode: testnet URLs (rebased onto the simulator); OKX sends x-simulated-trading: 1.
+    ex = await _executor(sim, venue=venue, testnet=True)
+    try:
+        order = await ex.place(OrderRequest("wtM1", "BTC/USDT", "buy", "0.01", None))
+        assert order.state is OrderState.FILLED and Decimal(order.filled) == Decimal("0.01")
+        assert _on_venue(sim, "wtM1", venue) == ["FILLED"]
+    finally:
+        await ex.close()
+
+
 async def test_429_backs_off_then_sends(sim: SimExchange, venue: str) -> None:
     ex = await _executor(sim, venue=venue, max_rate_wait_s=5.0)
     try:

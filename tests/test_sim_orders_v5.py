@@ -311,3 +311,21 @@ async def test_v5_faults_rate_limits_lost_answers_and_partial_fills(
     await Rest(http, sim.rest_url, "keyb", "secretb").order(side="SELL", type="MARKET", quantity="0.01")
     _, body = await okx.call("GET", "/api/v5/trade/order", instId="BTC-USDT", clOrdId="part1")
     assert (body["data"][0]["state"], body["data"][0]["accFillSz"]) == ("partially_filled", "0.001")
+
+
+async def test_okx_ack_delay_the_order_is_live_before_its_answer(
+    sim: SimExchange, http: aiohttp.ClientSession
+) -> None:
+    okx = OkxRest(http, sim.rest_url)
+    sim.config.faults.ack_delay_s = 2.0
+    placing = asyncio.create_task(okx.order(side="buy", sz="0.01", px="29000", clOrdId="late1"))
+    pending: list[str] = []
+    for _ in range(100):
+        _, body = await okx.call("GET", "/api/v5/trade/orders-pending", instType="SPOT")
+        pending = [o["clOrdId"] for o in body["data"]]
+        if pending:
+            break
+        await asyncio.sleep(0.01)
+    assert pending == ["late1"] and not placing.done()  # on the book, not yet acknowledged
+    status, body = await placing
+    assert status == 200 and body["data"][0]["clOrdId"] == "late1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -285,7 +286,7 @@ class BybitTrade:
                 wallet.append("Withdraw")
             trades = spec.enable_spot_and_margin_trading
             return {
-                "id": str(abs(hash(spec.api_key)) % 10**8),
+                "id": str(zlib.crc32(spec.api_key.encode())),
                 "note": spec.name,
                 "apiKey": spec.api_key,
                 "readOnly": 0 if trades else 1,
@@ -310,7 +311,7 @@ class BybitTrade:
                 "createdAt": "2026-01-01T00:00:00Z",
                 "unified": 0,
                 "uta": 1,
-                "userID": abs(hash(spec.name)) % 10**8,
+                "userID": zlib.crc32(spec.name.encode()),
                 "inviterID": 0,
                 "vipLevel": "No VIP",
                 "mktMakerLevel": "0",

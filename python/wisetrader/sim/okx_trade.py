@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,6 @@ from wisetrader.sim.orderentry import (
     OPEN,
     RECENT_CLOSED,
     answer_faults,
-    json_object,
     outage,
     plain,
     text,
@@ -299,7 +299,7 @@ class OkxTrade:
     def _strings(item: object) -> dict[str, str]:
         if not isinstance(item, dict):
             raise OkxError("50002", "Json data format error", 400)
-        return {k: text(v) for k, v in json_object(orjson.dumps(item).decode()).items()}
+        return {str(k): text(v) for k, v in item.items()}
 
     def _market(self, params: dict[str, str]) -> Market:
         inst_id = params.get("instId", "")
@@ -363,7 +363,7 @@ class OkxTrade:
                 perm.append("trade")
             if spec.enable_withdrawals:
                 perm.append("withdraw")
-            uid = str(abs(hash(spec.name)) % 10**12)
+            uid = str(zlib.crc32(spec.name.encode()))
             return [
                 {
                     "uid": uid,
