@@ -123,6 +123,8 @@ async def test_bybit_order_lifecycle_and_real_error_codes(
     assert dup["retCode"] == 110072
     _, body = await rest.order(side="Buy", orderType="Limit", qty="0.000001", price="29000")
     assert body["retCode"] == 170137
+    _, body = await rest.order(side="Buy", orderType="Limit", qty="0.01")
+    assert (body["retCode"], body["retMsg"]) == (10001, "params error: price is required")
     _, body = await rest.order(side="Buy", orderType="Limit", qty="100", price="29000")
     assert body["retCode"] == 170131
     _, body = await rest.order(side="Buy", orderType="Market", qty="50")  # qty in USDT: not modelled
@@ -195,6 +197,8 @@ async def test_okx_order_lifecycle_and_real_error_codes(
     assert body["code"] == "0"
     _, body = await rest.order(side="buy", sz="0.01", px="29000", clOrdId="bad-id")
     assert body["data"][0]["sCode"] == "51000"
+    _, body = await rest.order(side="buy", px="29000")
+    assert (body["data"][0]["sCode"], body["data"][0]["sMsg"]) == ("50014", "Parameter sz can not be empty")
     item = {
         "instId": "BTC-USDT",
         "tdMode": "cash",

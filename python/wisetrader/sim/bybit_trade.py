@@ -401,6 +401,9 @@ class BybitTrade:
             link_id = params.get("orderLinkId", "")
             if link_id and not _LINK_ID.match(link_id):
                 raise _params_error("orderLinkId invalid")
+            for name in ("qty", "price") if kind == "Limit" else ("qty",):
+                if not params.get(name):
+                    raise _params_error(f"{name} is required")
             engine: dict[str, str] = {"symbol": spec.symbol, "side": side, "quantity": params.get("qty", "")}
             if link_id:
                 engine["newClientOrderId"] = link_id

@@ -464,6 +464,9 @@ class OkxTrade:
                 raise _param("ordType")
             if cl_ord_id and not _CL_ORD_ID.match(cl_ord_id):
                 raise _param("clOrdId")
+            for name in ("sz", "px") if kind[0] != "MARKET" else ("sz",):
+                if not params.get(name):
+                    raise OkxError("50014", f"Parameter {name} can not be empty")
             engine: dict[str, str] = {
                 "symbol": spec.symbol,
                 "side": side,
