@@ -123,9 +123,11 @@ def _live_executors(plan: RunPlan, urls: dict[str, tuple[str | None, str | None]
 
 
 async def _stop_orders(
-    router: OrderRouter, executors: dict[str, Any], policy: str, timeout_s: float
+    engine: Engine, executors: dict[str, Any], policy: str, timeout_s: float
 ) -> dict[str, Any]:
     """No new orders from here on; then cancel every resting order (``cancel``) or leave them (``keep``)."""
+    engine.halted = True
+    router = engine.router
     router.gate.kill()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(router.drain(), timeout_s)
@@ -291,7 +293,7 @@ async def run(
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*feed_tasks, return_exceptions=True), 5)
             shutdown = await _stop_orders(
-                router, executors, config.shutdown.orders, config.shutdown.timeout_s
+                engine, executors, config.shutdown.orders, config.shutdown.timeout_s
             )
             await publisher.close()
             writer_stop.set()
