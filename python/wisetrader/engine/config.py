@@ -510,7 +510,9 @@ def resolve(
                 engine = engines[key] = BotEngine(instrument_json)
             engine.add_bot(i + 1, kind, spec_json)
         except ValueError as e:
-            problems += [f"{where}: {line.strip()}" for line in str(e).splitlines() if line.strip()]
+            # The core names the key first ("upper: must be above lower"): make it a path.
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            problems += [f"{where}.{x}" if re.match(r"[\w.]+: ", x) else f"{where}: {x}" for x in lines]
             continue
         capital += _capital(bot)
         bots.append(
@@ -522,6 +524,7 @@ def resolve(
         found = load_credentials(sorted(live_accounts), secrets_file, environ)
     except CredentialsError as e:
         problems.append(str(e))
+        live_accounts = set()  # the error above says what is wrong with the keys
         found = {}
     for name in sorted(live_accounts):
         venue = account_venue[name]
@@ -547,7 +550,7 @@ def resolve(
         accounts[name] = AccountPlan(name, venue, creds)
 
     capital = config.report.capital or capital
-    if not capital:
+    if not capital and not problems:
         problems.append("report.capital: required (the bots have no budget or investment to default to)")
     if problems:
         raise ConfigError(problems)
