@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
-from wisetrader.engine.run import run
+from wisetrader.engine.run import StartError, run
 from wisetrader.settings import get_settings
 
 ORDERS = Gauge("wisetrader_engine_orders", "orders sent since start (paper and live)")
@@ -83,7 +83,11 @@ def main() -> None:
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_addr)
     log.info("starting", metrics_port=args.metrics_port, config=str(args.config or ""))
-    asyncio.run(serve(config, secrets_file, log))
+    try:
+        asyncio.run(serve(config, secrets_file, log))
+    except StartError as e:
+        log.error("start_failed", error=str(e))
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -297,3 +297,39 @@ def test_cli_refuses_an_invalid_config_before_starting_anything(tmp_path: Path) 
     assert "  accounts[0].api_key: API keys do not belong in the run config" in done.stderr
     assert "Traceback" not in done.stderr and KEY not in done.stderr + done.stdout
     assert not data.exists()  # no store, no simulator: nothing was started
+
+
+def test_an_unreachable_venue_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "run.yaml"
+    url = f"127.0.0.1:{port}"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "venues": {
+                    "binance-spot": {"network": "custom", "rest": f"http://{url}", "ws": f"ws://{url}"}
+                },
+                "accounts": [{"name": "main", "venue": "binance-spot"}],
+                "bots": [bot(mode="live", instrument={**GRID["instrument"], **OFF_SIM})],
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "wisetrader", "run", "--config", str(config), "--duration", "30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "WISETRADER_DATA_DIR": str(tmp_path / "data"),
+            "WISETRADER_ACCOUNT_MAIN_API_KEY": KEY,
+            "WISETRADER_ACCOUNT_MAIN_API_SECRET": SECRET,
+        },
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("wisetrader run: cannot start: account main on binance-spot: ")
+    assert "Traceback" not in done.stderr and KEY not in done.stderr + done.stdout

@@ -56,7 +56,7 @@ from wisetrader.risk import Instrument, RiskGate
 from wisetrader.settings import get_settings
 from wisetrader.sim import SimExchange
 from wisetrader.store import Store
-from wisetrader.store.writer import StoreWriter
+from wisetrader.store.writer import StoreWriter, WriterStats
 from wisetrader.venues import venue_protocol
 
 __all__ = [
@@ -153,19 +153,60 @@ async def run(
     second. The config is checked in full first (:class:`ConfigError`; nothing is started then).
     Returns the summary and the store (every event flushed into it)."""
     plan = resolve(config, secrets_file if secrets_file is not None else get_settings().secrets_file)
-    stop = stop or asyncio.Event()
-    markets = plan.markets
-    store = Store(config.store or get_settings().resolved_store_dsn(), config.database or _run_database())
-    await asyncio.to_thread(store.migrate)
-    bus = InProcessBus()
-    await bus.start()
-    writer = StoreWriter(
-        await bus.consumer("run-store-writer", [Family.ORDERS, Family.FILLS, Family.BOTS]),
-        store,
-        batch_ms=200,
-    )
-    writer_stop = asyncio.Event()
-    writer_task = asyncio.create_task(writer.run(writer_stop))
+    backbone = await _Backbone.start(config)
+    try:
+        return await _run(plan, backbone, duration_s, stop or asyncio.Event(), view, on_event)
+    except StartError:
+        await backbone.flush()
+        await backbone.bus.close()
+        backbone.store.close()
+        raise
+
+
+class StartError(RuntimeError):
+    """The run could not start (a venue unreachable, keys refused); everything started is stopped."""
+
+
+@dataclass
+class _Backbone:
+    """The run's store, and the in-process bus a store writer drains into it."""
+
+    store: Store
+    bus: InProcessBus
+    writer: StoreWriter
+    writer_stop: asyncio.Event
+    writer_task: asyncio.Task[WriterStats]
+
+    @classmethod
+    async def start(cls, config: RunConfig) -> _Backbone:
+        store = Store(config.store or get_settings().resolved_store_dsn(), config.database or _run_database())
+        await asyncio.to_thread(store.migrate)
+        bus = InProcessBus()
+        await bus.start()
+        writer = StoreWriter(
+            await bus.consumer("run-store-writer", [Family.ORDERS, Family.FILLS, Family.BOTS]),
+            store,
+            batch_ms=200,
+        )
+        stop = asyncio.Event()
+        return cls(store, bus, writer, stop, asyncio.create_task(writer.run(stop)))
+
+    async def flush(self) -> None:
+        """Stop the writer once it has stored everything published so far."""
+        self.writer_stop.set()
+        await self.writer_task
+
+
+async def _run(
+    plan: RunPlan,
+    backbone: _Backbone,
+    duration_s: float | None,
+    stop: asyncio.Event,
+    view: Callable[[dict[str, Any]], None] | None,
+    on_event: EventSink | None,
+) -> RunResult:
+    store, bus, writer = backbone.store, backbone.bus, backbone.writer
+    config, markets = plan.config, plan.markets
     needs_sim = any(v.network == "sim" for v in plan.venues.values())
     async with contextlib.AsyncExitStack() as stack:
         sim = await stack.enter_async_context(SimExchange(config.sim)) if needs_sim else None
@@ -189,6 +230,13 @@ async def run(
             for v, ms in paper_markets.items()
         }
         live = _live_executors(plan, urls)
+        for name, executor in live.items():
+            stack.push_async_callback(executor.close)
+            try:
+                await executor.start()
+            except Exception as e:  # the venue is unreachable or refuses us: say which account and why
+                label = plan.venues[executor.config.venue].label
+                raise StartError(f"account {name} on {label}: {type(e).__name__}: {str(e)[:300]}") from None
         executors: dict[str, Any] = {**{e.account: e for e in paper.values()}, **live}
         routed: dict[str, Executor] = executors
         router = OrderRouter(gate, routed, markets, publisher)
@@ -200,9 +248,6 @@ async def run(
             )
         )
         tasks: list[asyncio.Task[None]] = []
-        for executor in live.values():
-            await executor.start()
-            stack.push_async_callback(executor.close)
         for name, executor in live.items():
             unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
             tasks.append(asyncio.create_task(executor.reconcile_forever(unified, 1.0)))
@@ -296,8 +341,7 @@ async def run(
                 engine, executors, config.shutdown.orders, config.shutdown.timeout_s
             )
             await publisher.close()
-            writer_stop.set()
-            await writer_task
+            await backbone.flush()
         states = bot_states()
         orders = [o for e in executors.values() for o in e.orders.values()]
         summary = {
@@ -424,7 +468,11 @@ def run_command(config_path: Path | None, duration: float | None, secrets_file: 
                 config, duration, stop, lambda snap: live.update(live_view(snap)), secrets_file=secrets_file
             )
 
-    result = asyncio.run(main())
+    try:
+        result = asyncio.run(main())
+    except StartError as e:
+        print(f"wisetrader run: cannot start: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     try:
         console.print_json(json.dumps(result.summary, default=str))
         print_report(result.store, console, result.capital)
