@@ -333,3 +333,26 @@ def test_an_unreachable_venue_is_a_clear_error_not_a_crash(tmp_path: Path) -> No
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("wisetrader run: cannot start: account main on binance-spot: ")
     assert "Traceback" not in done.stderr and KEY not in done.stderr + done.stdout
+
+
+def test_streamer_logs_an_invalid_config_as_json_and_exits_2(tmp_path: Path) -> None:
+    import orjson
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"bots": [bot(grids=0), bot(mode="live", account="x")]}))
+    done = subprocess.run(
+        [sys.executable, "-m", "services.streamer", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "WISETRADER_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert done.returncode == 2
+    (line,) = [orjson.loads(x) for x in done.stdout.splitlines()]
+    assert line["event"] == "invalid_config" and line["level"] == "error" and line["config"] == str(bad)
+    assert line["problems"] == [
+        "bots[0].grids: Input should be greater than or equal to 1",
+        "bots[1].account: 'x' is not under accounts:",
+    ]
+    assert not (tmp_path / "data").exists()

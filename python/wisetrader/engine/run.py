@@ -250,7 +250,10 @@ async def _run(
         tasks: list[asyncio.Task[None]] = []
         for name, executor in live.items():
             unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
-            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, 1.0)))
+            # Every second on the simulator (free); on a real venue each round costs request weight.
+            sim_venue = plan.venues[executor.config.venue].network == "sim"
+            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
+            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval)))
         health: dict[str, bool] = {}
 
         def feed_health(h: FeedHealth) -> None:
