@@ -15,6 +15,7 @@ import pytest
 import yaml
 from wisetrader.engine.config import DEFAULT_BOTS, ConfigError, RunConfig, load_config, resolve
 from wisetrader.engine.credentials import CredentialsError, load_credentials, read_secrets_file
+from wisetrader.engine.run import _live_executors
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "run").glob("*.yaml"))
@@ -202,7 +203,9 @@ def test_keys_from_the_environment_are_secret_everywhere(tmp_path: Path) -> None
     assert (creds.api_key.get_secret_value(), creds.secret.get_secret_value()) == (KEY, SECRET)
     assert plan.limits.for_account("main").max_open_orders == 7  # the account's override, the rest defaults
     assert plan.limits.for_account("main").max_notional == plan.limits.account.max_notional
-    shown = f"{plan!r} {plan.accounts} {creds!r} {creds} {creds.model_dump()}"
+    executors = _live_executors(plan, {"binance": (None, None)})  # what the engine hands ccxt
+    assert executors["main"].config.secret == SECRET
+    shown = f"{plan!r} {plan.accounts} {creds!r} {creds} {creds.model_dump()} {executors['main'].config!r}"
     assert KEY not in shown and SECRET not in shown
     # Half a key pair is an error naming the missing variable, not the present value.
     with pytest.raises(ConfigError) as e:
