@@ -359,3 +359,18 @@ def test_streamer_logs_an_invalid_config_as_json_and_exits_2(tmp_path: Path) -> 
         "bots[1].account: 'x' is not under accounts:",
     ]
     assert not (tmp_path / "data").exists()
+
+
+def test_venues_differ_only_by_base_url() -> None:
+    from wisetrader.engine.config import VenuePlan
+
+    # A base without a path gets the venue's own WebSocket path (as on the real venue); a path is kept.
+    assert VenuePlan("bybit", "bybit", "sim").endpoints("http://h:1", "ws://h:1") == (
+        "http://h:1",
+        "ws://h:1/v5/public/spot",
+    )
+    assert VenuePlan("okx", "okx", "sim").endpoints("http://h:1", "ws://h:1")[1] == "ws://h:1/ws/v5/public"
+    assert VenuePlan("binance", "binance-spot", "sim").endpoints("http://h:1", "ws://h:1")[1] == "ws://h:1"
+    custom = VenuePlan("okx", "okx", "custom", "https://x", "wss://x/ws/v5/business")
+    assert custom.endpoints(None, None) == ("https://x", "wss://x/ws/v5/business")
+    assert VenuePlan("bybit", "bybit", "testnet").endpoints("http://h:1", "ws://h:1") == (None, None)

@@ -34,7 +34,7 @@ from wisetrader.engine.router import Market
 from wisetrader.risk import AccountLimits, BotLimits, RiskLimits
 from wisetrader.sim import SimConfig
 from wisetrader.sim.config import MarketSpec, SymbolSpec
-from wisetrader.venues.base import _venue_module
+from wisetrader.venues import venue_protocol
 
 Mode = Literal["paper", "live"]
 Network = Literal["sim", "mainnet", "testnet", "custom"]
@@ -288,7 +288,7 @@ class VenuePlan:
         if rest is None or ws is None:
             return None, None
         if urllib.parse.urlsplit(ws).path in ("", "/"):
-            real = _venue_module(self.name).ENDPOINTS["mainnet"].ws
+            real = venue_protocol(self.name).endpoints.ws
             ws = ws.rstrip("/") + urllib.parse.urlsplit(real).path
         return rest, ws
 
