@@ -47,7 +47,7 @@ from wisetrader.engine.config import (
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
 from wisetrader.engine.publisher import BusPublisher
-from wisetrader.engine.router import Executor, Market, OrderRouter
+from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.events import Family
 from wisetrader.execution import ExecutorConfig, LiveExecutor
 from wisetrader.execution.paper import PaperExecutor
@@ -123,7 +123,7 @@ def _live_executors(plan: RunPlan, urls: dict[str, tuple[str | None, str | None]
 
 
 async def _stop_orders(
-    engine: Engine, executors: dict[str, Any], policy: str, timeout_s: float
+    engine: Engine, executors: dict[str, PaperExecutor | LiveExecutor], policy: str, timeout_s: float
 ) -> dict[str, Any]:
     """No new orders from here on; then cancel every resting order (``cancel``) or leave them (``keep``)."""
     engine.halted = True
@@ -215,7 +215,6 @@ async def _run(
         urls = {name: v.endpoints(*sim_urls) for name, v in plan.venues.items()}
         gate = _gate(plan)
         publisher = BusPublisher(bus, markets)
-        publisher.start()
         strategy = BotStrategy(PAPER_ACCOUNT, markets)
         paper_markets: dict[str, dict[str, tuple[Market, str]]] = {v: {} for v in plan.venues}
         for bot in plan.bots:
@@ -237,9 +236,10 @@ async def _run(
             except Exception as e:  # the venue is unreachable or refuses us: say which account and why
                 label = plan.venues[executor.config.venue].label
                 raise StartError(f"account {name} on {label}: {type(e).__name__}: {str(e)[:300]}") from None
-        executors: dict[str, Any] = {**{e.account: e for e in paper.values()}, **live}
-        routed: dict[str, Executor] = executors
-        router = OrderRouter(gate, routed, markets, publisher)
+        publisher.start()
+        executors: dict[str, PaperExecutor | LiveExecutor] = {e.account: e for e in paper.values()}
+        executors.update(live)
+        router = OrderRouter(gate, executors, markets, publisher)
         strategy.router = router
         engine = Engine(router, strategy)
         engine.top_listeners.append(
