@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wisetrader._core import BotEngine
 from wisetrader.bots.model import BotFileError, DcaBotFile, GridBotFile, core_args, parse_bot
@@ -195,6 +203,22 @@ class RunConfig(_Strict):
     # per run, ``run_<UTC time>``, so the report at exit covers this run only).
     store: str = ""
     database: str = ""
+
+    @field_validator("store")
+    @classmethod
+    def _dsn(cls, v: str) -> str:
+        if v and not v.startswith(("chdb://", "http://", "https://")):
+            raise ValueError(
+                "must be empty or start with chdb://, http:// or https://"
+            )  # never echo: a password
+        return v
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if v and not v.isidentifier():
+            raise ValueError("must be a ClickHouse identifier (letters, digits, _)")
+        return v
 
     @model_validator(mode="before")
     @classmethod
