@@ -66,6 +66,7 @@ __all__ = [
     "PaperFees",
     "RunConfig",
     "RunResult",
+    "StartError",
     "paper_account",
     "run",
 ]
@@ -215,7 +216,7 @@ async def _run(
         urls = {name: v.endpoints(*sim_urls) for name, v in plan.venues.items()}
         gate = _gate(plan)
         publisher = BusPublisher(bus, markets)
-        strategy = BotStrategy(PAPER_ACCOUNT, markets)
+        strategy = BotStrategy(PAPER_ACCOUNT, markets)  # every bot below names its own account
         paper_markets: dict[str, dict[str, tuple[Market, str]]] = {v: {} for v in plan.venues}
         for bot in plan.bots:
             strategy.add_bot(
