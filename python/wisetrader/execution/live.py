@@ -44,8 +44,9 @@ class RateLimited(Exception):
 class ExecutorConfig:
     venue: str  # binance | bybit | okx
     account: str
-    api_key: str = ""
-    secret: str = field(default="", repr=False)  # never in a repr, so never in a log line
+    # Keys stay out of the repr, so that no log line or traceback of a config shows them.
+    api_key: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
     passphrase: str = field(default="", repr=False)  # OKX keys carry one; the other venues ignore it
     testnet: bool = False  # Binance spot testnet, Bybit testnet, OKX demo trading (ccxt's sandbox mode)
     rest_base: str | None = None  # scheme://host[:port] replacing the venue's (the simulator)
