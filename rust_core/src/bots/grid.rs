@@ -328,9 +328,10 @@ fn needed(
         .zip(&lay.buy)
         .take(k)
         .map(|(q, b)| inst.notional(*b, *q)));
-    let sell_lots: i64 = qty.iter().skip(k).sum();
+    // Saturating: the sizing search probes scales up to 2^60 lots per slot.
+    let sell_lots = qty.iter().skip(k).fold(0i64, |a, q| a.saturating_add(*q));
     let have = inst.qty_lots(spec.investment.base).unwrap_or(0);
-    let init = (sell_lots - have).max(0);
+    let init = sell_lots.saturating_sub(have).max(0);
     let cost = (buys + inst.qty(init) * price) * (Decimal::ONE + spec.fee_rate);
     (cost, init)
 }
