@@ -135,3 +135,37 @@ def test_paper_session_commands_execute_on_the_paper_venue() -> None:
     state = json.loads(s.state(1))
     assert state["status"] == "stopped" and Decimal(state["base_balance"]) == 0
     assert s.open_orders(1) == []
+
+
+def test_open_orders_are_what_the_bot_believes_rests() -> None:
+    kind, instrument, spec = core_args(load_bot_file(DCA))
+    e = _core.BotEngine(instrument)
+    e.add_bot(7, kind, spec)
+    (bo,) = e.on_top(9999, 10000, 1)
+    assert e.open_orders(7) == [
+        {
+            "client_id": bo["client_id"],
+            "side": "buy",
+            "order_type": "market",
+            "price_ticks": 0,
+            "qty_lots": bo["qty_lots"],
+            "filled_lots": 0,
+            "reason": "deal_start",
+            "cancelling": False,
+        }
+    ]
+    _, placed = e.on_fill("t1", bo["client_id"], "buy", 10000, bo["qty_lots"], "0", "USDT", 2)
+    so1 = next(i for i in placed if i["reason"] == "safety_order" and i["price_ticks"] == 9900)
+    # Half of SO 1 fills: it is still believed resting, with its filled part; the take profit it
+    # replaces is being cancelled.
+    _, replaced = e.on_fill("t2", so1["client_id"], "buy", 9900, 10000, "0", "USDT", 3)
+    orders = {o["client_id"]: o for o in e.open_orders(7)}
+    assert set(orders) == {i["client_id"] for i in placed + replaced}
+    assert orders[so1["client_id"]]["filled_lots"] == 10000
+    assert orders[so1["client_id"]]["qty_lots"] == so1["qty_lots"]
+    (tp,) = replaced
+    assert orders[tp["replaces"]]["cancelling"] and not orders[tp["client_id"]]["cancelling"]
+    assert orders[tp["client_id"]]["reason"] == "take_profit_resize"
+    # Done orders are forgotten.
+    e.on_update(tp["replaces"], "cancelled", 4)
+    assert tp["replaces"] not in {o["client_id"] for o in e.open_orders(7)}

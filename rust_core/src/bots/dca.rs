@@ -1074,10 +1074,11 @@ impl DcaBot {
         self.tp_orders.clear();
         let lots = inst.qty_lots(self.position).unwrap_or(0);
         let exit = self.exit_side();
+        let n = self.desk.exits.saturating_add(1);
         let placed = self.desk.place(
             inst,
             out,
-            (Leg::Exit, 0, self.deal),
+            (Leg::Exit, n, self.deal),
             exit,
             OrderType::Market,
             0,
@@ -1085,6 +1086,7 @@ impl DcaBot {
             reason,
         );
         if placed.is_some() {
+            self.desk.exits = n;
             self.status = DealStatus::Closing;
         } else {
             // Dust below the minimum: the deal is over.
@@ -1188,7 +1190,7 @@ impl DcaBot {
         }
         let lots = inst.qty_lots(self.position).unwrap_or(0);
         if lots > 0 {
-            let cycle = self.desk.closes.saturating_add(1);
+            let cycle = self.desk.exits.saturating_add(1);
             let exit = self.exit_side();
             let placed = self.desk.place(
                 inst,
@@ -1201,7 +1203,7 @@ impl DcaBot {
                 Reason::ManualClose,
             );
             if placed.is_some() {
-                self.desk.closes = cycle;
+                self.desk.exits = cycle;
                 self.status = DealStatus::Closing;
                 return;
             }

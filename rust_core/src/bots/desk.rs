@@ -35,9 +35,10 @@ pub struct Desk {
     /// What the user last told the bot.
     #[serde(default)]
     pub control: Control,
-    /// Flattening orders placed by `close` so far (the cycle of their client ids).
+    /// Exit orders placed so far (part of their client ids: an exit placed again after a
+    /// refusal never re-uses an id that may have had fills).
     #[serde(default)]
-    pub closes: u32,
+    pub exits: u32,
 }
 
 /// Outcome of checking a fill against the desk.
@@ -141,6 +142,7 @@ impl Desk {
                 filled_lots: 0,
                 reason: Some(reason),
                 cancelling: false,
+                fill_ids: Vec::new(),
             },
         );
         out.push(Intent {
@@ -232,7 +234,11 @@ impl Desk {
 
     /// Duplicate/unknown detection, order fill accounting and fee recording.
     pub fn check_fill(&mut self, inst: &Instrument, fill: &Fill) -> Checked {
-        if self.ledger.seen_fills.contains(&fill.fill_id) {
+        let live_dup = self
+            .orders
+            .get(&fill.client_id)
+            .is_some_and(|o| o.fill_ids.contains(&fill.fill_id));
+        if live_dup || self.ledger.recent_fills.contains(&fill.fill_id) {
             self.ledger.duplicate_fills += 1;
             return Checked::Duplicate;
         }
@@ -250,8 +256,9 @@ impl Desk {
             self.ledger.unknown_fills += 1;
             return Checked::Unknown;
         };
-        self.ledger.first_time(&fill.fill_id);
+        self.ledger.fills_applied += 1;
         order.filled_lots += fill.qty_lots;
+        order.fill_ids.push(fill.fill_id.clone());
         let order = order.clone();
         self.ledger.add_fee(&fill.fee_asset, fill.fee);
         let (mut fee_base, mut fee_quote) = (Decimal::ZERO, Decimal::ZERO);
@@ -272,9 +279,12 @@ impl Desk {
         Checked::New(order, exec)
     }
 
-    /// Forget an order that is done (filled, cancelled or rejected).
-    pub fn close(&mut self, id: &str) -> Option<OpenOrder> {
-        self.orders.remove(id)
+    /// Forget an order that is done (filled, cancelled or rejected); its fill ids go to the
+    /// ledger's window of recent ones.
+    pub fn close(&mut self, id: &str) {
+        if let Some(o) = self.orders.remove(id) {
+            self.ledger.retire(o.fill_ids);
+        }
     }
 }
 

@@ -328,9 +328,10 @@ fn needed(
         .zip(&lay.buy)
         .take(k)
         .map(|(q, b)| inst.notional(*b, *q)));
-    let sell_lots: i64 = qty.iter().skip(k).sum();
+    // Saturating: the sizing search probes scales up to 2^60 lots per slot.
+    let sell_lots = qty.iter().skip(k).fold(0i64, |a, q| a.saturating_add(*q));
     let have = inst.qty_lots(spec.investment.base).unwrap_or(0);
-    let init = (sell_lots - have).max(0);
+    let init = sell_lots.saturating_sub(have).max(0);
     let cost = (buys + inst.qty(init) * price) * (Decimal::ONE + spec.fee_rate);
     (cost, init)
 }
@@ -1202,10 +1203,8 @@ impl GridBot {
                 self.desk.cancel_resting(out, Reason::ManualCancel);
                 if was == Control::Running {
                     self.desk.control = Control::Paused;
-                    // What resume places again gets a fresh client id: a cancelled id is never
-                    // sent twice (some venues refuse reused ids).
+                    // The cancel's confirmation gives the slot a new cycle (a fresh client id).
                     for s in self.slots.iter_mut().filter(|s| s.order.is_some()) {
-                        s.cycle = s.cycle.saturating_add(1);
                         s.paused = true;
                     }
                 }
@@ -1266,7 +1265,7 @@ impl GridBot {
         }
         let lots = inst.qty_lots(self.base.min(self.pool_base)).unwrap_or(0);
         if lots > 0 {
-            let cycle = self.desk.closes.saturating_add(1);
+            let cycle = self.desk.exits.saturating_add(1);
             let placed = self.desk.place(
                 inst,
                 out,
@@ -1278,7 +1277,7 @@ impl GridBot {
                 Reason::ManualClose,
             );
             if placed.is_some() {
-                self.desk.closes = cycle;
+                self.desk.exits = cycle;
                 self.exit_order = placed;
                 return;
             }
@@ -1400,6 +1399,8 @@ impl GridBot {
     fn sell_done(&mut self, inst: &Instrument, i: usize, out: &mut Vec<Intent>) {
         let s = &mut self.slots[i];
         s.order = None;
+        // The id of an order that had fills is never sent again (see `Ledger::recent_fills`).
+        s.cycle = s.cycle.saturating_add(1);
         if inst.qty_lots(s.base).unwrap_or(0) == 0 {
             // Sold out: dust below one lot goes to the pool; the pair is complete.
             self.pool_base += s.base;
@@ -1411,7 +1412,6 @@ impl GridBot {
             }
             s.matched = false;
             s.want = Side::Buy;
-            s.cycle = s.cycle.saturating_add(1);
         }
         if self.spec.placement == Placement::Resting {
             self.place_slot(inst, i, out);
@@ -1443,6 +1443,8 @@ impl GridBot {
                 } else if let Some(i) = self.slot_of(&u.client_id) {
                     let s = &mut self.slots[i];
                     s.order = None;
+                    // Placed again under a new id: a cancelled order may have had fills.
+                    s.cycle = s.cycle.saturating_add(1);
                     // A partly filled buy keeps what it got and sells it; a refused order is
                     // not re-sent in a loop (resting) but waits for a new trigger (virtual).
                     if s.want == Side::Buy && s.base > Decimal::ZERO {

@@ -306,6 +306,9 @@ pub struct OpenOrder {
     /// so a fill that races the cancel is still applied.
     #[serde(default)]
     pub cancelling: bool,
+    /// Ids of the fills applied to this order (duplicate detection while it lives).
+    #[serde(default)]
+    pub fill_ids: Vec<String>,
 }
 
 impl OpenOrder {
@@ -314,6 +317,9 @@ impl OpenOrder {
     }
 }
 
+/// Fill ids of finished orders remembered for late replays (see [`Ledger::recent_fills`]).
+pub const RECENT_FILLS: usize = 1024;
+
 /// Realized results kept per bot; fees per asset in the fee's own currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
@@ -321,23 +327,29 @@ pub struct Ledger {
     pub realized_pnl: Decimal,
     /// Fees paid, keyed by asset code.
     pub fees: BTreeMap<String, Decimal>,
-    /// Fill ids already applied (duplicates are ignored).
-    pub seen_fills: std::collections::BTreeSet<String>,
+    /// Fill ids of the last finished orders, oldest first, at most [`RECENT_FILLS`].
+    ///
+    /// Duplicate fills are refused without keeping every fill id forever: a live order keeps
+    /// the ids of its own fills (`OpenOrder::fill_ids`), and when it finishes they move here.
+    /// A replay older than this window names an order that is no longer live, so it is refused
+    /// as unknown: the bots never place again a client id that has had fills (a grid slot
+    /// takes a new cycle after a cancel or a partial sale, take profits are versioned, exits
+    /// and safety orders after a pause are counted), and the ids they do re-use (a base or
+    /// safety order that was cancelled before any fill) have no fill to replay.
+    #[serde(default)]
+    pub recent_fills: std::collections::VecDeque<String>,
     pub fills_applied: u64,
     pub duplicate_fills: u64,
     pub unknown_fills: u64,
 }
 
 impl Ledger {
-    /// Record the fill id; `false` when it was already applied.
-    pub fn first_time(&mut self, fill_id: &str) -> bool {
-        if self.seen_fills.contains(fill_id) {
-            self.duplicate_fills += 1;
-            return false;
+    /// Remember the fill ids of a finished order, forgetting the oldest beyond the window.
+    pub fn retire(&mut self, fill_ids: Vec<String>) {
+        self.recent_fills.extend(fill_ids);
+        while self.recent_fills.len() > RECENT_FILLS {
+            self.recent_fills.pop_front();
         }
-        self.seen_fills.insert(fill_id.to_string());
-        self.fills_applied += 1;
-        true
     }
 
     pub fn add_fee(&mut self, asset: &str, fee: Decimal) {
@@ -369,5 +381,7 @@ pub(crate) fn pct(x: Decimal) -> String {
 
 #[cfg(test)]
 mod command_tests;
+#[cfg(test)]
+mod dedup_tests;
 #[cfg(test)]
 mod tests;
