@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, invalid, not_found
 from wisetrader.api.schemas import (
@@ -131,8 +131,7 @@ async def list_bots(user: CurrentUser, session: Db, paging: PageParams) -> Page[
         .where(Bot.owner_id == user.id)
         .order_by(Bot.id)
     )
-    total_stmt = select(Bot).where(Bot.owner_id == user.id)
-    total = (await page(session, total_stmt, 1, 0)).total
+    total = await session.scalar(select(func.count()).select_from(Bot).where(Bot.owner_id == user.id)) or 0
     rows = (await session.execute(stmt.limit(paging.limit).offset(paging.offset))).all()
     return Page(items=[_out(b, v) for b, v in rows], total=total, limit=paging.limit, offset=paging.offset)
 
