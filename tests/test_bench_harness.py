@@ -21,7 +21,7 @@ from bench.registry import REPO_ROOT, Result, Role, Target, load_suites
 from bench.report import check_targets, read_json, targets_table
 from bench.suites import rust as rust_suite
 
-QUICK_SUITES = ["book", "storage", "fanout", "triggers", "tick_to_order", "replay"]
+QUICK_SUITES = ["book", "storage", "fanout", "triggers", "tick_to_order", "replay", "api"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,14 @@ def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
             assert r.detail["agrees"] is True, (
                 f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
             )
+
+
+def test_quick_run_api_answers_every_request_of_each_endpoint(quick_run: Path) -> None:
+    rows = [r for r in read_json(next(quick_run.glob("*.json"))).results if r.suite == "api"]
+    assert [r.detail["endpoint"] for r in rows] == ["bots list", "top of book", "liveness"]
+    for r in rows:
+        assert r.metrics["non_200"] == 0, r.case  # a number over failed requests would measure nothing
+        assert r.metrics["server_us_per_request"] > 0 and r.metrics["client_us_per_request"] > 0
 
 
 def test_quick_run_trigger_cases_wake_exactly_the_crossed_bots(quick_run: Path) -> None:
