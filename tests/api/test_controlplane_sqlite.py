@@ -81,3 +81,17 @@ async def test_file_database_runs_in_wal_mode(sqlite: AsyncEngine) -> None:
     async with sqlite.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
+async def test_memory_database_keeps_its_single_connection_pool(url: str) -> None:
+    engine = make_engine(url)  # a pool size would be refused by the single-connection pool
+    try:
+        await migrate(engine)
+        async with sessionmaker(engine)() as s:
+            s.add(User(email="ann@example.com", password_hash="x"))
+            await s.commit()
+        async with sessionmaker(engine)() as s:  # the same in-memory database, through the same connection
+            assert await s.scalar(select(func.count()).select_from(User)) == 1
+    finally:
+        await engine.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -28,14 +28,16 @@ POOL_SIZE = 20
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    memory = url.split("///", 1)[-1] in ("", ":memory:")
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    memory = sqlite and parsed.database in (None, "", ":memory:")  # one shared connection (StaticPool)
     if "poolclass" not in kwargs and not memory:
         kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("json_deserializer", orjson.loads)  # JSON columns (bot configs): same values, faster
-    if url.startswith("sqlite"):
-        if not memory:
-            Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
-        if url.startswith("sqlite+aiosqlite"):
+    if sqlite:
+        if parsed.database and not memory and not parsed.database.startswith("file:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_driver_name() == "aiosqlite":
             kwargs.setdefault("module", one_trip_dbapi())
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
