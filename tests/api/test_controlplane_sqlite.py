@@ -3,6 +3,7 @@ commit or rollback with nothing to end, and the same results, row counts and tra
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -93,5 +94,34 @@ async def test_memory_database_keeps_its_single_connection_pool(url: str) -> Non
             await s.commit()
         async with sessionmaker(engine)() as s:  # the same in-memory database, through the same connection
             assert await s.scalar(select(func.count()).select_from(User)) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_cancelled_in_flight_is_still_rolled_back(tmp_path: Path) -> None:
+    # One pooled connection: the next session gets it, or its replacement if the cancelled one was dropped.
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'cp.db'}", pool_size=1, max_overflow=0)
+    await migrate(engine)
+    # An insert that takes a while in the database thread: it selects over a large recursive series.
+    slow = text(
+        "INSERT INTO users (email, password_hash, role, totp_enabled, disabled, created_at) "
+        "SELECT 'slow@example.com', 'x', 'user', 0, 0, '2026-01-01 00:00:00' "
+        "FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+        "SELECT max(i) FROM n)"
+    )
+
+    async def write() -> None:
+        async with sessionmaker(engine)() as s:
+            await s.execute(slow)
+            await s.commit()
+
+    try:
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with sessionmaker(engine)() as s:  # the insert ran to its end in the thread, uncommitted
+            assert await s.scalar(select(func.count()).select_from(User)) == 0
     finally:
         await engine.dispose()

@@ -5,8 +5,10 @@ statement (cursor, execute, fetchall, close) and one per commit or rollback, eve
 A trip (queue put, thread wake-up, GIL hand-over, callback on the loop) costs far more than a small query,
 so on a busy two-core machine they were most of the API's database time. This adapter runs the whole
 statement in one trip and skips commit and rollback when the connection has no open transaction, where
-sqlite3 treats them as no-ops anyway. Everything else (pooling, server-side cursors, errors) is
-SQLAlchemy's aiosqlite dialect; only its DBAPI shim is swapped, through ``create_async_engine(module=)``.
+sqlite3 treats them as no-ops anyway (a statement cancelled in flight, which could still open one in the
+thread, is no case: SQLAlchemy then drops the connection rather than pool it). Everything else (pooling,
+server-side cursors, errors) is SQLAlchemy's aiosqlite dialect; only its DBAPI shim is swapped, through
+``create_async_engine(module=)``.
 """
 
 from __future__ import annotations
