@@ -107,9 +107,12 @@ def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:
 
 def test_readme_block_is_generated_from_the_latest_full_run(quick_run: Path, tmp_path: Path) -> None:
     raw = orjson.loads(next(quick_run.glob("*.json")).read_bytes())
-    raw["meta"]["mode"] = "full"
+    raw["meta"] |= {"mode": "full", "all_suites": True}
     (tmp_path / "2020-01-01-x.json").write_bytes(orjson.dumps(raw))
+    partial = raw | {"meta": raw["meta"] | {"date": "2030-01-01T00:00:00Z", "all_suites": False}}
+    (tmp_path / "2030-01-01-x-api.json").write_bytes(orjson.dumps(partial))  # newer, but some suites only
     path, run = latest_full_run(tmp_path)
+    assert path.name == "2020-01-01-x.json"
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\nbefore\n{START}\nstale table\n{END}\nafter\n")
     assert rewrite(readme, render(path, run))
