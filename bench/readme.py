@@ -14,9 +14,10 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def latest_full_run(results_dir: Path = RESULTS_DIR) -> tuple[Path, Run]:
-    """The newest full-mode results file (by the date in its metadata)."""
+    """The newest full-mode run of every suite (by the date in its metadata); a run of some suites only
+    (``--suite``, e.g. ``<date>-<machine>-api.json``) is not the README's table."""
     runs = [(p, read_json(p)) for p in results_dir.glob("*.json")]
-    full = [(p, r) for p, r in runs if r.meta.get("mode") == "full"]
+    full = [(p, r) for p, r in runs if r.meta.get("mode") == "full" and r.meta.get("all_suites", True)]
     if not full:
         raise FileNotFoundError(f"no full-mode results in {results_dir}; run `python -m bench` first")
     return max(full, key=lambda pr: pr[1].meta["date"])

@@ -21,7 +21,7 @@ from bench.registry import REPO_ROOT, Result, Role, Target, load_suites
 from bench.report import check_targets, read_json, targets_table
 from bench.suites import rust as rust_suite
 
-QUICK_SUITES = ["book", "storage", "fanout", "triggers", "tick_to_order", "replay"]
+QUICK_SUITES = ["book", "storage", "fanout", "triggers", "tick_to_order", "replay", "api"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,14 @@ def test_quick_run_numbers_are_positive_and_finite(quick_run: Path) -> None:
             assert r.detail["agrees"] is True, (
                 f"{r.subject} ended on another best bid/ask: {r.detail['best']}"
             )
+
+
+def test_quick_run_api_answers_every_request_of_each_endpoint(quick_run: Path) -> None:
+    rows = [r for r in read_json(next(quick_run.glob("*.json"))).results if r.suite == "api"]
+    assert [r.detail["endpoint"] for r in rows] == ["bots list", "top of book", "liveness"]
+    for r in rows:
+        assert r.metrics["non_200"] == 0, r.case  # a number over failed requests would measure nothing
+        assert r.metrics["server_us_per_request"] > 0 and r.metrics["client_us_per_request"] > 0
 
 
 def test_quick_run_trigger_cases_wake_exactly_the_crossed_bots(quick_run: Path) -> None:
@@ -99,9 +107,12 @@ def test_every_subject_is_measured_or_reported_missing(quick_run: Path) -> None:
 
 def test_readme_block_is_generated_from_the_latest_full_run(quick_run: Path, tmp_path: Path) -> None:
     raw = orjson.loads(next(quick_run.glob("*.json")).read_bytes())
-    raw["meta"]["mode"] = "full"
+    raw["meta"] |= {"mode": "full", "all_suites": True}
     (tmp_path / "2020-01-01-x.json").write_bytes(orjson.dumps(raw))
+    partial = raw | {"meta": raw["meta"] | {"date": "2030-01-01T00:00:00Z", "all_suites": False}}
+    (tmp_path / "2030-01-01-x-api.json").write_bytes(orjson.dumps(partial))  # newer, but some suites only
     path, run = latest_full_run(tmp_path)
+    assert path.name == "2020-01-01-x.json"
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\nbefore\n{START}\nstale table\n{END}\nafter\n")
     assert rewrite(readme, render(path, run))

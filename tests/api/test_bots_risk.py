@@ -33,6 +33,8 @@ async def test_create_get_list_update_versions_delete(client: httpx.AsyncClient,
 
     page = (await client.get("/api/v1/bots?limit=1&offset=1", headers=ann.headers)).json()
     assert page["total"] == 2 and [b["id"] for b in page["items"]] == [dca.json()["id"]]
+    past_end = (await client.get("/api/v1/bots?offset=5", headers=ann.headers)).json()
+    assert past_end["total"] == 2 and past_end["items"] == []
 
     new_cfg = {**GRID, "grids": 20}
     upd = await client.put(

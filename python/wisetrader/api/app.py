@@ -159,9 +159,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.wisetrader = state
+    # Routes are matched in order, each a regex try: the probes (hit every few seconds) go first.
+    app.include_router(health.router)
     for module in (auth, accounts, bots, botdata, risk, market, reports, audit, admin, stream):
         app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_RESPONSES)
-    app.include_router(health.router)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -39,7 +39,11 @@ class AppState:
     markets: dict[str, MarketData] = field(default_factory=dict)  # venue -> books, when a feed is attached
 
 
-def app_state(request: Request) -> AppState:
+# Dependencies are ``async def`` even when they never await: FastAPI runs a plain ``def`` dependency in a
+# worker thread, a thread hop per dependency per request.
+
+
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.wisetrader
     return state
 
@@ -100,7 +104,7 @@ async def admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(admin_user)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -113,7 +117,7 @@ class Paging:
     offset: int
 
 
-def paging(
+async def paging(
     limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")] = 0,
 ) -> Paging:

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wisetrader.api import control
 from wisetrader.api.deps import (
@@ -139,16 +139,23 @@ async def create_bot(body: BotIn, user: CurrentUser, session: Db, ip: ClientIp) 
 
 @router.get("", response_model=Page[BotOut])
 async def list_bots(user: CurrentUser, session: Db, paging: PageParams) -> Page[BotOut]:
+    # The total comes with the page (a window count runs before LIMIT/OFFSET): one query, not two; only a
+    # page past the end, which has no row to carry it, counts separately.
     stmt = (
-        select(Bot, BotVersion)
+        select(Bot, BotVersion, func.count().over())
         .join(BotVersion, (BotVersion.bot_id == Bot.id) & (BotVersion.version == Bot.version))
         .where(Bot.owner_id == user.id)
         .order_by(Bot.id)
     )
-    total_stmt = select(Bot).where(Bot.owner_id == user.id)
-    total = (await page(session, total_stmt, 1, 0)).total
     rows = (await session.execute(stmt.limit(paging.limit).offset(paging.offset))).all()
-    return Page(items=[_out(b, v) for b, v in rows], total=total, limit=paging.limit, offset=paging.offset)
+    total: int | None
+    if rows:
+        total = rows[0][2]
+    else:
+        total = await session.scalar(select(func.count()).select_from(Bot).where(Bot.owner_id == user.id))
+    return Page(
+        items=[_out(b, v) for b, v, _ in rows], total=total or 0, limit=paging.limit, offset=paging.offset
+    )
 
 
 @router.get("/{bot_id}", response_model=BotOut, responses=_404)
