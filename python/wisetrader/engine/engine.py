@@ -47,6 +47,7 @@ class Engine:
         self.strategy = strategy
         self.latency = LatencyLog()
         self.rejected = 0
+        self.crossed_tops = 0  # tops with bid >= ask: a broken book, kept from the strategy
         # Told of every top-of-book change before the strategy (paper venues match against it).
         self.top_listeners: list[Callable[[str, str, int, int, int], None]] = []
         listener = router.listener
@@ -60,6 +61,9 @@ class Engine:
             gate = self.router.gate
             for recv_ns, symbol, _uid, bid, _bq, ask, _aq in changes.tops:
                 if bid is None or ask is None:
+                    continue
+                if bid >= ask:
+                    self.crossed_tops += 1
                     continue
                 gate.on_book(venue, symbol, bid, ask)
                 for listener in self.top_listeners:

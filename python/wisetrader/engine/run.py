@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import aiohttp
 import yaml
+from ccxt.base import errors as ccxt_errors
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console, Group
 from rich.live import Live
@@ -39,7 +40,8 @@ from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
 from wisetrader.engine.publisher import BusPublisher
 from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.events import Family
-from wisetrader.execution import ExecutorConfig, LiveExecutor
+from wisetrader.execution import AccountStopped, ExecutorConfig, LiveExecutor
+from wisetrader.execution.live import RateLimited
 from wisetrader.execution.paper import PaperExecutor
 from wisetrader.risk import BotLimits, Instrument, RiskGate, RiskLimits
 from wisetrader.settings import get_settings
@@ -153,6 +155,7 @@ class RunResult:
     summary: dict[str, Any]
     store: Store
     bot_pnl: dict[str, Decimal]  # each bot's realized P&L as the core computed it
+    sim: SimExchange  # the embedded simulator, stopped; its records (orders, trades, requests) stay readable
 
 
 async def run(
@@ -265,6 +268,7 @@ async def run(
                 "orders": len(orders),
                 "fills": sum(len(o.fills) for o in orders),
                 "risk_rejections": sum(gate.rejections.values()),
+                "feed": feed.stats(),
                 "events": publisher.published,
                 "stored_rows": writer.stats.rows,
             }
@@ -289,6 +293,11 @@ async def run(
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(tasks[0], 5)
             await router.drain()
+            # The market stops with the run; a last reconciliation brings in the fills since the previous.
+            sim.running = False
+            with contextlib.suppress(ccxt_errors.BaseError, AccountStopped, RateLimited, TimeoutError):
+                await asyncio.wait_for(live.reconcile(unified), 10)
+            await router.drain()  # what the bots sent in answer to those fills
             await publisher.close()
             await live.close()
             writer_stop.set()
@@ -301,13 +310,16 @@ async def run(
             "fills": sum(len(o.fills) for o in orders),
             "risk_rejections": {r.value: n for r, n in gate.rejections.items()},
             "events_published": publisher.published,
+            "feed": feed.stats(),
+            "crossed_tops": engine.crossed_tops,
+            "executor": live.stats.as_dict(),
             "store": {"dsn": store.dsn, "database": store.database, **writer.stats.as_dict()},
             "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
             if engine.latency.samples
             else None,
         }
     await bus.close()
-    return RunResult(summary, store, {i: Decimal(st["realized_pnl"]) for i, st in states.items()})
+    return RunResult(summary, store, {i: Decimal(st["realized_pnl"]) for i, st in states.items()}, sim)
 
 
 VIEW_EVERY_S = 0.25  # the live view's refresh (4 per second); log lines come every ``log_every_s``
