@@ -18,7 +18,7 @@ import polars as pl
 from wisetrader.analytics.report import build, load_fills
 from wisetrader.engine.run import DEFAULT_BOTS, PaperFees, RunConfig, RunResult, run
 from wisetrader.execution import ExecutorConfig
-from wisetrader.sim import SimConfig
+from wisetrader.sim import SimConfig, SimExchange
 from wisetrader.sim.config import FaultSpec, LimitSpec, MarketSpec
 
 ACCOUNT = "demo"  # the simulator's default account, which live bots trade on
@@ -61,15 +61,21 @@ async def _run(
     return await run(config, duration, view=None if samples is None else samples.append)
 
 
+def _sim(result: RunResult) -> SimExchange:
+    assert result.sim is not None
+    return result.sim
+
+
 def _assert_no_order_lost_or_duplicated(result: RunResult, complete: bool = True) -> pl.DataFrame:
     """The venue's records and the store agree one to one (``complete=False``: the store may lack the
     fills the engine could not ask about, e.g. while banned); returns the stored fills."""
-    orders = [o for o in result.sim.exchange.orders.values() if o.account == ACCOUNT]  # all the bots'
+    sim = _sim(result)
+    orders = [o for o in sim.exchange.orders.values() if o.account == ACCOUNT]  # all the bots'
     assert orders
     ids = Counter(o.client_id for o in orders)
     assert [cid for cid, n in ids.items() if n > 1] == []  # no client id placed twice
     fills = load_fills(result.store)
-    trades = result.sim.exchange.accounts[ACCOUNT].trades
+    trades = sim.exchange.accounts[ACCOUNT].trades
     # Every fill of ours on the venue is stored, exactly once, and nothing else is.
     assert set(fills["account_id"].to_list()) <= {ACCOUNT}
     stored, venue = Counter(fills["trade_id"].to_list()), Counter(str(t["id"]) for t in trades)
@@ -83,7 +89,7 @@ def _assert_no_order_lost_or_duplicated(result: RunResult, complete: bool = True
         "SELECT DISTINCT client_order_id FROM {db}.order_updates WHERE status != 'in_flight'"
     )
     assert set(ids) <= set(known.column(0).to_pylist())
-    assert result.summary["executor"]["lost"] == 0
+    assert result.summary["executors"][ACCOUNT]["lost"] == 0
     return fills
 
 
@@ -113,7 +119,7 @@ def _assert_feed_healthy(result: RunResult) -> dict[str, Any]:
     summary = result.summary
     assert summary["crossed_tops"] == 0  # no crossed book ever reached the bots
     assert summary["orders"] > 0 and summary["fills"] > 0  # and they traded
-    feed: dict[str, Any] = summary["feed"]
+    feed: dict[str, Any] = summary["feeds"]["binance"]
     assert feed["book"]["snapshots"] >= 1 and feed["snapshot_failures"] == 0
     return feed
 
@@ -148,7 +154,7 @@ async def test_disconnects_reconnect_resync_and_bots_keep_trading(chdb_dir: Path
     # Each new connection starts a new book from a new snapshot, and data flows again.
     assert feed["resyncs"] == {"initial": feed["connects"]} and feed["book"]["snapshots"] == feed["connects"]
     # The bots placed orders after the first reconnect.
-    after = next(s for s in samples if s["feed"]["connects"] >= 2)
+    after = next(s for s in samples if s["feeds"]["binance"]["connects"] >= 2)
     assert result.summary["orders"] > after["orders"]
     result.store.close()
 
@@ -175,7 +181,7 @@ async def test_429_backs_off_without_a_ban_then_orders_go_on(chdb_dir: Path) -> 
         FaultSpec(force_429=1, rest_faults_after_orders=ARMED_AFTER),
         LimitSpec(retry_after_s=1),
     )
-    venue, executor = result.sim.binance.stats, result.summary["executor"]
+    venue, executor = _sim(result).binance.stats, result.summary["executors"][ACCOUNT]
     assert venue.answered_429 >= 1 and executor["backoffs_429"] == venue.answered_429
     # The venue's view: during the back-off only what was already in flight, never enough for a ban.
     assert venue.in_backoff <= ExecutorConfig.max_in_flight - 1 < LimitSpec().requests_in_429_before_ban
@@ -187,7 +193,7 @@ async def test_429_backs_off_without_a_ban_then_orders_go_on(chdb_dir: Path) -> 
 
 async def test_418_stops_the_account_and_the_run_goes_on(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(force_418=1, rest_faults_after_orders=ARMED_AFTER))
-    venue, executor = result.sim.binance.stats, result.summary["executor"]
+    venue, executor = _sim(result).binance.stats, result.summary["executors"][ACCOUNT]
     # The run reports the stop, and what it did not send because of it.
     assert executor["account_stops"] >= 1 and executor["refused_stopped"] > 0
     # The venue's view: after the ban answer, only what was already in flight; no order after it.
@@ -200,7 +206,7 @@ async def test_418_stops_the_account_and_the_run_goes_on(chdb_dir: Path) -> None
 
 async def test_5xx_after_accept_is_settled_never_resent(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(fail_after_accept=3, fail_mode="5xx"))
-    executor = result.summary["executor"]
+    executor = result.summary["executors"][ACCOUNT]
     assert executor["answers_lost"] == 3 and executor["in_flight_settled"] >= 3
     _assert_no_order_lost_or_duplicated(result)
     result.store.close()
@@ -210,7 +216,7 @@ async def test_timeout_after_accept_is_settled_by_reconciliation(chdb_dir: Path)
     # The answer hangs past the reconciliation interval (1 s): reconciliation settles the order first.
     faults = FaultSpec(fail_after_accept=2, fail_mode="timeout", timeout_s=2.5)
     result = await _run(chdb_dir, "live", faults)
-    executor = result.summary["executor"]
+    executor = result.summary["executors"][ACCOUNT]
     assert executor["answers_lost"] == 2 and executor["reconcile_settled"] >= 1
     _assert_no_order_lost_or_duplicated(result)
     result.store.close()
@@ -219,7 +225,7 @@ async def test_timeout_after_accept_is_settled_by_reconciliation(chdb_dir: Path)
 async def test_delayed_acks_open_orders_without_duplicates(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(ack_delay_s=0.5))
     _assert_no_order_lost_or_duplicated(result)
-    assert result.summary["executor"]["answers_lost"] == 0
+    assert result.summary["executors"][ACCOUNT]["answers_lost"] == 0
     result.store.close()
 
 
@@ -238,6 +244,6 @@ async def test_partial_fills_add_up_to_the_venue_and_the_pnl(chdb_dir: Path) -> 
 async def test_live_run_without_faults_pnl_adds_up(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(), duration=6.0, venue_fee=Decimal(0))
     fills = _assert_no_order_lost_or_duplicated(result)
-    assert result.summary["executor"]["answers_lost"] == 0 and result.summary["crossed_tops"] == 0
+    assert result.summary["executors"][ACCOUNT]["answers_lost"] == 0 and result.summary["crossed_tops"] == 0
     _assert_pnl_adds_up(result, fills)
     result.store.close()

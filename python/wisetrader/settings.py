@@ -35,6 +35,12 @@ class ApiSettings(BaseModel):
     binance_key_check_url: str = Field(
         default="https://api.binance.com", description="Binance REST base URL for the key check"
     )
+    bybit_key_check_url: str = Field(
+        default="https://api.bybit.com", description="Bybit REST base URL for the key check"
+    )
+    okx_key_check_url: str = Field(
+        default="https://www.okx.com", description="OKX REST base URL for the key check"
+    )
     simulator_key_check_url: str = Field(default="", description="simulator REST base URL for the key check")
     key_check_timeout_s: float = Field(default=10.0, gt=0, description="time allowed for the key check")
 
@@ -78,6 +84,9 @@ class Settings(BaseSettings):
     exchange_rest_base: str | None = Field(default=None, description="override the venue REST base URL")
     exchange_ws_base: str | None = Field(default=None, description="override the venue WebSocket base URL")
     reconcile_interval_s: float = Field(default=30.0, description="period of the order reconciliation loop")
+    secrets_file: Path | None = Field(
+        default=None, description="YAML file of exchange API keys by account (`wisetrader run`, streamer)"
+    )
     sim_port: int = Field(default=0, description="port of `wisetrader sim-exchange` (0: any free port)")
     sim_seed: int = Field(default=7, description="seed of the simulator's price process and faults")
 

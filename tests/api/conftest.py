@@ -59,7 +59,10 @@ def api_settings(**overrides: object) -> ApiSettings:
         "jwt_secret": "test-secret-of-at-least-32-bytes-long",
         "master_keys": MASTER,
         "rate_per_user": 10_000,
-        "binance_key_check_url": "",  # never the real exchange from tests; see test_accounts_keys
+        # Never the real exchanges from tests; test_accounts_keys points them at the simulator.
+        "binance_key_check_url": "",
+        "bybit_key_check_url": "",
+        "okx_key_check_url": "",
     }
     return ApiSettings.model_validate({**base, "rate_per_ip": 10_000, **overrides})
 

@@ -147,7 +147,17 @@ async def test_delete_account(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/api/v1/accounts/{account_id}", headers=ann.headers)).status_code == 404
 
 
-async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine) -> None:
+# Where each venue's check is pointed (the simulator serves all three protocols), and how the venue words
+# a wrong secret.
+KEY_CHECKS = {
+    "simulator": ("simulator_key_check_url", "Signature"),
+    "bybit": ("bybit_key_check_url", "Signature"),
+    "okx": ("okx_key_check_url", "Invalid Sign"),
+}
+
+
+@pytest.mark.parametrize("venue", list(KEY_CHECKS))
+async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine, venue: str) -> None:
     """The simulator, over real HTTP, is asked what each key may do; refused keys leave nothing stored."""
     import socket
     from decimal import Decimal
@@ -156,28 +166,49 @@ async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine) -> 
     from wisetrader.sim import SimExchange
     from wisetrader.sim.config import AccountSpec
 
+    setting, bad_secret = KEY_CHECKS[venue]
+    good = {**ACCOUNT, "venue": venue, "passphrase": "Pass-phrase1"}
     config = quiet_config()
     balances = {"USDT": Decimal(1000)}
+    phrase = "Pass-phrase1"
     config.accounts = [
-        AccountSpec(name="ok", api_key=ACCOUNT["api_key"], secret=ACCOUNT["api_secret"], balances=balances),
-        AccountSpec(name="wd", api_key="KEY-withdraws1", secret="SECRET-withdraws", enable_withdrawals=True),
+        AccountSpec(
+            name="ok",
+            api_key=good["api_key"],
+            secret=good["api_secret"],
+            passphrase=phrase,
+            balances=balances,
+        ),
+        AccountSpec(
+            name="wd",
+            api_key="KEY-withdraws1",
+            secret="SECRET-withdraws",
+            passphrase=phrase,
+            enable_withdrawals=True,
+        ),
         AccountSpec(
             name="ro",
             api_key="KEY-readonly12",
             secret="SECRET-readonly1",
+            passphrase=phrase,
             enable_spot_and_margin_trading=False,
         ),
     ]
     async with SimExchange(config) as sim:
-        app = create_app(api_settings(simulator_key_check_url=sim.rest_url), engine)
+        app = create_app(api_settings(**{setting: sim.rest_url}), engine)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
             ann = await new_user(c, "ann")
             refused = {
-                "withdrawals": {**ACCOUNT, "api_key": "KEY-withdraws1", "api_secret": "SECRET-withdraws"},
-                "trade spot": {**ACCOUNT, "api_key": "KEY-readonly12", "api_secret": "SECRET-readonly1"},
-                "refused the key": {**ACCOUNT, "api_key": "KEY-unknown123"},
-                "Signature": {**ACCOUNT, "api_secret": "SECRET-wrong0000"},
+                "withdrawals": {**good, "api_key": "KEY-withdraws1", "api_secret": "SECRET-withdraws"},
+                "trade spot": {**good, "api_key": "KEY-readonly12", "api_secret": "SECRET-readonly1"},
+                "refused the key": {**good, "api_key": "KEY-unknown123"},
+                bad_secret: {**good, "api_secret": "SECRET-wrong0000"},
             }
+            if venue == "okx":
+                refused["PASSPHRASE"] = {**good, "passphrase": "Wrong-phrase1"}
+                refused["passphrase it was created with"] = {
+                    k: v for k, v in good.items() if k != "passphrase"
+                }
             for reason, body in refused.items():
                 r = await c.post("/api/v1/accounts", json=body, headers=ann.headers)
                 assert r.status_code == 422, (reason, r.text)
@@ -185,10 +216,11 @@ async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine) -> 
                 assert detail["loc"] == ["body", "api_key"] and reason in detail["msg"], detail
                 assert body["api_key"] not in r.text and body["api_secret"] not in r.text
             assert (await c.get("/api/v1/accounts", headers=ann.headers)).json()["total"] == 0
-            ok = await c.post("/api/v1/accounts", json=ACCOUNT, headers=ann.headers)
+            ok = await c.post("/api/v1/accounts", json=good, headers=ann.headers)
             assert ok.status_code == 201, ok.text
             # Other venues are checked against their own URL (none here), so they are not sent to the sim.
-            other = await c.post("/api/v1/accounts", json={**ACCOUNT, "venue": "okx"}, headers=ann.headers)
+            other_venue = "binance" if venue != "binance" else "okx"
+            other = await c.post("/api/v1/accounts", json={**good, "venue": other_venue}, headers=ann.headers)
             assert other.status_code == 201
             audit = (await c.get("/api/v1/audit", headers=ann.headers)).json()["items"]
             assert [e["action"] for e in audit].count("account.create") == 2
@@ -197,9 +229,9 @@ async def test_keys_are_checked_with_the_venue_on_entry(engine: AsyncEngine) -> 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    app = create_app(api_settings(simulator_key_check_url=closed), engine)
+    app = create_app(api_settings(**{setting: closed}), engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         bob = await new_user(c, "bob")
-        r = await c.post("/api/v1/accounts", json=ACCOUNT, headers=bob.headers)
+        r = await c.post("/api/v1/accounts", json=good, headers=bob.headers)
         assert r.status_code == 502 and "could not ask the venue" in r.text
         assert (await c.get("/api/v1/accounts", headers=bob.headers)).json()["total"] == 0

@@ -6,7 +6,7 @@ lots) become router intents and cancels; order updates and fills go back to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,8 @@ class BotStrategy:
         self.accounts: dict[int, str] = {}  # bots that trade on another account than ``account``
         self.waiting: dict[str, Intent] = {}  # replacements by the order they replace, until it is gone
         self.gone: dict[str, TrackedOrder] = {}  # replaced orders that are terminal, fills still to come
+        # Where intents made outside a callback go (the engine's submit; set by ``Engine``).
+        self.send: Callable[[Sequence[Intent]], None] | None = None
 
     def add_bot(
         self,
@@ -116,13 +118,18 @@ class BotStrategy:
             return  # fills still to come (reconciliation): the bot re-sizes on them, then this runs again
         del self.waiting[order.client_id]
         self.gone.pop(order.client_id, None)
-        router.submit(intent)
+        self._send([intent])
 
     def _tell(self, intent: Intent, client_id: str, status: str) -> None:
         _, intents = self.engines[(intent.venue, intent.symbol)].on_update(client_id, status, 0)
-        if self.router is not None:
-            for follow in self._convert(intent.venue, intent.symbol, intents):
-                self.router.submit(follow)
+        self._send(self._convert(intent.venue, intent.symbol, intents))
+
+    def _send(self, intents: Sequence[Intent]) -> None:
+        if self.send is not None:
+            self.send(intents)
+        elif self.router is not None:
+            for intent in intents:
+                self.router.submit(intent)
 
     # ---- Strategy ------------------------------------------------------------------------------------
     def on_top(self, venue: str, symbol: str, bid: int, ask: int, ts_ns: int) -> list[Intent]:

@@ -48,11 +48,15 @@ class Engine:
         self.latency = LatencyLog()
         self.rejected = 0
         self.crossed_tops = 0  # tops with bid >= ask: a broken book, kept from the strategy
+        # Set at shutdown: the strategy still hears of order updates and fills, but sends nothing more.
+        self.halted = False
         # Told of every top-of-book change before the strategy (paper venues match against it).
         self.top_listeners: list[Callable[[str, str, int, int, int], None]] = []
         listener = router.listener
         self._downstream = listener
         router.listener = self
+        if hasattr(strategy, "send"):  # a strategy that sends intents on its own sends them through here
+            strategy.send = self._submit
 
     def changes_handler(self, venue: str) -> Callable[[Changes], None]:
         """The ``on_changes`` callback of a :class:`MarketFeed` for ``venue``."""
@@ -79,6 +83,8 @@ class Engine:
 
     def _submit(self, intents: Sequence[Intent], recv_ns: int | None = None) -> None:
         """Submit; for intents caused by a frame, log the frame-to-executor latency."""
+        if self.halted:
+            return
         for intent in intents:
             if self.router.submit(intent).accepted:
                 if recv_ns is not None:

@@ -44,10 +44,11 @@ class RateLimited(Exception):
 class ExecutorConfig:
     venue: str  # binance | bybit | okx
     account: str
-    api_key: str = ""
-    secret: str = ""
-    password: str = ""  # OKX passphrase
-    testnet: bool = False
+    # Keys stay out of the repr, so that no log line or traceback of a config shows them.
+    api_key: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+    passphrase: str = field(default="", repr=False)  # OKX keys carry one; the other venues ignore it
+    testnet: bool = False  # Binance spot testnet, Bybit testnet, OKX demo trading (ccxt's sandbox mode)
     rest_base: str | None = None  # scheme://host[:port] replacing the venue's (the simulator)
     max_attempts: int = 3
     retry_backoff_s: float = 0.2
@@ -108,6 +109,34 @@ _STATUS = {
 _BANNED = re.compile(r"\b418\b|IP banned")
 
 
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    """Where each venue puts what the executor reads from ccxt's raw ``info`` (exact decimal strings)."""
+
+    client_id_param: str  # names an order by client id in cancel and query
+    filled: str  # an order's cumulative filled base quantity
+    qty: str  # an order's quantity
+    price: str  # an order's limit price
+    trade_id: tuple[str, ...]  # a fill's id (Binance: "tradeId" in an order answer, "id" in myTrades)
+    trade_price: str
+    trade_qty: str
+    fee: str
+    fee_asset: str
+
+
+_DIALECTS = {
+    "binance": _Dialect(
+        "origClientOrderId", "executedQty", "origQty", "price", ("tradeId", "id"), "price", "qty",
+        "commission", "commissionAsset",
+    ),
+    "bybit": _Dialect(
+        "orderLinkId", "cumExecQty", "qty", "price", ("execId",), "execPrice", "execQty", "execFee",
+        "feeCurrency",
+    ),
+    "okx": _Dialect("clOrdId", "accFillSz", "sz", "px", ("tradeId",), "fillPx", "fillSz", "fee", "feeCcy"),
+}  # fmt: skip
+
+
 def _rebase(urls: Any, base: str) -> Any:
     """Every URL in ccxt's (nested) ``urls['api']`` with its scheme and host replaced by ``base``."""
     if isinstance(urls, dict):
@@ -137,6 +166,7 @@ class LiveExecutor:
         self.placing: dict[str, asyncio.Event] = {}  # placements under way, set when they return
         self._in_flight = asyncio.Semaphore(config.max_in_flight)
         self.ex: Any = None
+        self.dialect = _DIALECTS.get(config.venue, _DIALECTS["binance"])
 
     @property
     def requests(self) -> int:
@@ -158,7 +188,7 @@ class LiveExecutor:
             {
                 "apiKey": c.api_key,
                 "secret": c.secret,
-                "password": c.password,
+                "password": c.passphrase,
                 "enableRateLimit": False,  # budgets are the risk gate's; 429/418 are handled here
                 "timeout": int(c.request_timeout_s * 1000),
                 "options": options,
@@ -198,7 +228,9 @@ class LiveExecutor:
             self.stats.requests += 1
             try:
                 return await fn(*args, **kwargs)
-            except ccxt_errors.DDoSProtection as e:
+            except (ccxt_errors.DDoSProtection, ccxt_errors.RateLimitExceeded) as e:
+                # Binance's 429/418 are DDoSProtection in ccxt; Bybit's 10006 and OKX's 50011 are
+                # RateLimitExceeded. Either way the request was refused before it did anything.
                 retry_after = self._retry_after()
                 if _BANNED.search(str(e)):
                     self.stats.account_stops += 1
@@ -208,11 +240,16 @@ class LiveExecutor:
                 self.paused_until = time.monotonic() + max(retry_after, self.config.retry_backoff_s)
 
     def _retry_after(self) -> float:
-        headers = getattr(self.ex, "last_response_headers", None) or {}
+        """Seconds the venue asked us to wait: Retry-After (Binance) or the limit's reset time (Bybit)."""
+        headers = {k.lower(): v for k, v in (getattr(self.ex, "last_response_headers", None) or {}).items()}
         try:
-            return float(headers.get("Retry-After") or headers.get("retry-after") or 0)
+            if headers.get("retry-after"):
+                return float(headers["retry-after"])
+            if headers.get("x-bapi-limit-reset-timestamp"):
+                return max(0.0, int(headers["x-bapi-limit-reset-timestamp"]) / 1000 - time.time())
         except ValueError:
-            return 0.0
+            pass
+        return 0.0
 
     # ---- state updates ---------------------------------------------------------------------------
     def _emit(self, order: TrackedOrder) -> None:
@@ -223,7 +260,14 @@ class LiveExecutor:
         """Take the venue's view of ``order`` (a ccxt order dict)."""
         info = remote.get("info") or {}
         state = _STATUS.get(str(remote.get("status")), order.state)
-        filled = str(info.get("executedQty") or self.ex.number_to_string(remote.get("filled") or 0))
+        if info.get("orderStatus") == "PartiallyFilledCanceled":  # Bybit spot; ccxt calls it "closed"
+            state = OrderState.CANCELED
+        filled = info.get(self.dialect.filled)
+        if filled is None:  # an answer that does not say (a cancel's ack) keeps what we know
+            filled = (
+                order.filled if remote.get("filled") is None else self.ex.number_to_string(remote["filled"])
+            )
+        filled = str(filled)
         if state is OrderState.OPEN and filled and float(filled) > 0:  # display only, not a decision on money
             state = OrderState.PARTIALLY_FILLED
         if remote.get("id"):
@@ -238,7 +282,8 @@ class LiveExecutor:
 
     def _fill(self, order: TrackedOrder, trade: dict[str, Any]) -> bool:
         info = trade.get("info") or {}
-        trade_id = str(info.get("tradeId") or info.get("id") or trade.get("id") or "")
+        d = self.dialect
+        trade_id = str(next((info[k] for k in d.trade_id if info.get(k)), None) or trade.get("id") or "")
         key = f"{order.symbol}:{trade_id}"
         if not trade_id or key in self.seen_trades:
             return False
@@ -250,10 +295,11 @@ class LiveExecutor:
             trade_id=trade_id,
             symbol=order.symbol,
             side=order.side,
-            price=str(info.get("price") or n2s(trade.get("price"))),
-            qty=str(info.get("qty") or n2s(trade.get("amount"))),
-            fee=str(info.get("commission") or n2s(fee.get("cost") or 0)),
-            fee_asset=str(info.get("commissionAsset") or fee.get("currency") or ""),
+            price=str(info.get(d.trade_price) or n2s(trade.get("price"))),
+            qty=str(info.get(d.trade_qty) or n2s(trade.get("amount"))),
+            # OKX books a fee as a negative amount; a fill's fee here is what was paid.
+            fee=str(info.get(d.fee) or n2s(fee.get("cost") or 0)).removeprefix("-"),
+            fee_asset=str(info.get(d.fee_asset) or fee.get("currency") or ""),
             ts_ns=int(trade.get("timestamp") or time.time() * 1000) * 1_000_000,
             maker=bool(info.get("isMaker", trade.get("takerOrMaker") == "maker")),
         )
@@ -267,10 +313,17 @@ class LiveExecutor:
 
         True: found (and applied); False: the venue does not know it; None: no answer.
         """
+        by_id = {self.dialect.client_id_param: order.client_id}
         try:
-            remote = await self._call(
-                self.ex.fetch_order, None, order.symbol, {"origClientOrderId": order.client_id}
-            )
+            if self.config.venue == "bybit":
+                # Bybit's order query by orderLinkId finds the order in any state (ccxt's fetch_order
+                # would also send an empty orderId).
+                found = await self._call(self.ex.fetch_open_orders, order.symbol, None, None, by_id)
+                if not found:
+                    return False
+                remote = found[0]
+            else:
+                remote = await self._call(self.ex.fetch_order, None, order.symbol, by_id)
         except ccxt_errors.OrderNotFound:
             return False
         except (ccxt_errors.NetworkError, ccxt_errors.ExchangeError, RateLimited) as e:
@@ -314,8 +367,9 @@ class LiveExecutor:
             except (AccountStopped, RateLimited) as e:
                 return self._reject(order, e)  # refused before it reached the matching engine
             except ccxt_errors.InvalidOrder as e:
-                # "Duplicate order sent": an earlier attempt did land, so settle it from the venue.
-                if "Duplicate" in str(e) and await self._resolve(order):
+                # "Duplicate order sent" / "OrderLinkedID is duplicate" / "Duplicated clOrdId": an earlier
+                # attempt did land, so settle it from the venue.
+                if "duplicate" in str(e).lower() and await self._resolve(order):
                     return order
                 return self._reject(order, e)
             except ccxt_errors.NetworkError as e:  # timeout, 5xx, connection lost: outcome unknown
@@ -334,7 +388,12 @@ class LiveExecutor:
                 continue  # the venue does not know it: resend the same id
             except ccxt_errors.ExchangeError as e:
                 return self._reject(order, e)
-            self._apply(order, remote)
+            if remote.get("status") is None:
+                # Bybit and OKX acknowledge with ids only: the venue has the order; a query tells its state.
+                self._apply(order, {**remote, "status": "open"})
+                await self._resolve(order)
+            else:
+                self._apply(order, remote)
             return order
         return self._reject(order, RuntimeError(f"not placed after {self.config.max_attempts} attempts"))
 
@@ -355,7 +414,7 @@ class LiveExecutor:
         for attempt in range(self.config.max_attempts):
             try:
                 remote = await self._call(
-                    self.ex.cancel_order, None, order.symbol, {"origClientOrderId": client_id}
+                    self.ex.cancel_order, None, order.symbol, {self.dialect.client_id_param: client_id}
                 )
             except ccxt_errors.OrderNotFound:
                 found = await self._resolve(order)  # filled meanwhile, or cancelled already
@@ -368,9 +427,13 @@ class LiveExecutor:
                     return order
                 await asyncio.sleep(self.config.retry_backoff_s * 2**attempt)
                 continue
-            remote["status"] = remote.get("status") or "canceled"
             remote.pop("trades", None)
-            self._apply(order, remote)
+            if remote.get("status") is None:
+                # An ack with ids only (Bybit, OKX): what was filled before the cancel comes from a query.
+                self._apply(order, {**remote, "status": "canceled"})
+                await self._resolve(order)
+            else:
+                self._apply(order, remote)
             return order
         return order
 
@@ -396,13 +459,14 @@ class LiveExecutor:
                 elif not is_ours(cid):
                     report.foreign.append(cid)
                 elif expected is not None and expected(cid):
+                    info = remote.get("info") or {}
                     adopted = TrackedOrder(
                         cid,
                         self.config.account,
                         symbol,
                         str(remote.get("side")),
-                        str((remote.get("info") or {}).get("origQty") or remote.get("amount")),
-                        str((remote.get("info") or {}).get("price") or remote.get("price")),
+                        str(info.get(self.dialect.qty) or self.ex.number_to_string(remote.get("amount"))),
+                        str(info.get(self.dialect.price) or self.ex.number_to_string(remote.get("price"))),
                         adopted=True,
                     )
                     self.orders[cid] = adopted
@@ -410,7 +474,9 @@ class LiveExecutor:
                     report.adopted.append(cid)
                 else:
                     with contextlib.suppress(ccxt_errors.OrderNotFound):  # gone meanwhile: nothing to cancel
-                        await self._call(self.ex.cancel_order, None, symbol, {"origClientOrderId": cid})
+                        await self._call(
+                            self.ex.cancel_order, None, symbol, {self.dialect.client_id_param: cid}
+                        )
                     report.orphans_canceled.append(cid)
             for order in list(self.orders.values()):
                 if order.symbol != symbol or order.state.terminal or order.client_id in on_venue:

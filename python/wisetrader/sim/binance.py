@@ -28,6 +28,7 @@ from wisetrader.sim.exchange import (
     now_ms,
 )
 from wisetrader.sim.matching import Side
+from wisetrader.sim.orderentry import outage
 from wisetrader.venues.binance import sign
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -468,6 +469,9 @@ class BinanceFront:
     async def _api(
         self, request: web.Request, weight: int, action: Callable[[], Awaitable[web.Response]]
     ) -> web.Response:
+        down = outage(self.exchange)
+        if down is not None:
+            return down
         refused, headers = self._limit(request, weight)
         if refused is not None:
             return refused
@@ -598,6 +602,7 @@ class BinanceFront:
             if faults.fail_after_accept > 0:
                 # The order is in the book; the answer is lost: the client must not know the outcome.
                 faults.fail_after_accept -= 1
+                self.exchange.outage_left = faults.outage_after_fail
                 if faults.fail_mode == "timeout":
                     await asyncio.sleep(faults.timeout_s)
                 return _error(
@@ -715,6 +720,7 @@ class BinanceFront:
                 t
                 for t in account.trades
                 if t["symbol"] == symbol
+                and self.exchange.orders[int(t["orderId"])].venue == "binance"  # type: ignore[call-overload]
                 and int(t["time"]) >= start  # type: ignore[call-overload]
                 and int(t["id"]) >= from_id  # type: ignore[call-overload]
                 and (order_id is None or str(t["orderId"]) == order_id)

@@ -39,9 +39,12 @@ class AccountSpec(BaseModel):
 
     name: str
     api_key: str
-    secret: str
+    secret: str = Field(repr=False)
     balances: dict[str, Decimal] = Field(default_factory=dict)
-    # What the key may do, as GET /sapi/v1/account/apiRestrictions reports it.
+    # OKX keys carry a passphrase (OK-ACCESS-PASSPHRASE); the other venues ignore it.
+    passphrase: str = Field(default="", repr=False)
+    # What the key may do, as each venue reports it: Binance GET /sapi/v1/account/apiRestrictions,
+    # Bybit GET /v5/user/query-api (readOnly, permissions), OKX GET /api/v5/account/config (perm).
     enable_reading: bool = True
     enable_spot_and_margin_trading: bool = True
     enable_withdrawals: bool = False
@@ -77,10 +80,11 @@ class FaultSpec(BaseModel):
     snapshot_delay_s: float = 0.0  # REST depth snapshots answer this late
     force_429: int = 0  # the next N REST requests get 429 with Retry-After
     force_418: int = 0  # the next N REST requests get 418 (IP banned)
-    # force_429/force_418 wait until this many new orders were accepted (a limit hit in mid-session).
+    # Binance: force_429/force_418 wait until this many new orders were accepted (a mid-session limit).
     rest_faults_after_orders: int = 0
     fail_after_accept: int = 0  # the next N new orders are placed, then answered with a failure
     fail_mode: Literal["5xx", "timeout"] = "5xx"
+    outage_after_fail: int = 0  # after each lost answer, the next N REST requests get a gateway 503 too
     timeout_s: float = 30.0  # how long a "timeout" answer hangs
     ack_delay_s: float = 0.0  # new orders are placed at once but acknowledged this late
     partial_fill_lots: int = 0  # resting user orders fill in trades of at most this many lots (0: no cap)
@@ -121,6 +125,7 @@ def _default_accounts() -> list[AccountSpec]:
             name="demo",
             api_key="simkey",
             secret="simsecret",
+            passphrase="simpassphrase",
             balances={"USDT": Decimal("100000"), "BTC": Decimal("2"), "ETH": Decimal("20")},
         )
     ]

@@ -20,7 +20,7 @@ from wisetrader.sim.matching import MARKET_MAKER, Match, Order, OrderBook, Side
 
 
 class ExchangeError(Exception):
-    """A refused request, with the Binance error code and message it maps to."""
+    """A refused request, with the Binance error code and message; the Bybit and OKX fronts translate it."""
 
     def __init__(self, code: int, msg: str, http_status: int = 400) -> None:
         super().__init__(msg)
@@ -104,6 +104,8 @@ class UserOrder:
     status: str = "NEW"
     cum_quote: Decimal = Decimal(0)
     fills: list[dict[str, object]] = field(default_factory=list)
+    venue: str = "binance"  # the front it was entered on: each venue lists and finds only its own orders
+    cum_fee: Decimal = Decimal(0)
 
 
 @dataclass
@@ -146,6 +148,7 @@ class Exchange:
         self.next_order_id = 1
         self.listeners: list[Callable[[MarketEvent], None]] = []
         self.bad_replay_levels = 0
+        self.outage_left = 0  # REST requests still to be answered 503 (FaultSpec.outage_after_fail)
         for market in self.markets.values():
             market.mid = int(market.spec.start_price / market.spec.tick_size)
         if config.market.replay is not None:
@@ -327,6 +330,7 @@ class Exchange:
                     account.move(spec.base, locked=-qty)
                 account.move(spec.quote, free=quote - fee)
             user.cum_quote += quote
+            user.cum_fee += fee
             user.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
             user.update_ms = ts
             fee_s = f"{fee:.8f}"
@@ -358,7 +362,13 @@ class Exchange:
             )
 
     # ---- order entry (Binance semantics) -----------------------------------------------------
-    def place_order(self, account: Account, params: dict[str, str]) -> UserOrder:
+    def place_order(
+        self, account: Account, params: dict[str, str], venue: str = "binance", unique_ids: bool = False
+    ) -> UserOrder:
+        """Place an order given in Binance's parameter names (the other fronts translate theirs).
+
+        ``unique_ids``: a client id may never be reused (Bybit), not only while its order is open.
+        """
         symbol = params.get("symbol", "")
         market = self.markets.get(symbol)
         if market is None:
@@ -377,7 +387,8 @@ class Exchange:
         if any(
             o.client_id == client_id
             and o.account == account.spec.name
-            and o.status in ("NEW", "PARTIALLY_FILLED")
+            and o.venue == venue
+            and (unique_ids or o.status in ("NEW", "PARTIALLY_FILLED"))
             for o in self.orders.values()
         ):
             raise ExchangeError(-2010, "Duplicate order sent.")
@@ -413,6 +424,7 @@ class Exchange:
             for o in self.orders.values()
             if o.symbol == symbol
             and o.account == account.spec.name
+            and o.venue == venue
             and o.status in ("NEW", "PARTIALLY_FILLED")
         )
         if otype != "MARKET" and open_count >= spec.max_num_orders:
@@ -448,6 +460,7 @@ class Exchange:
             ts,
             ts,
             status,
+            venue=venue,
         )
         self.orders[book_order.order_id] = user
         if status == "EXPIRED":
@@ -482,7 +495,7 @@ class Exchange:
         else:
             account.move(spec.base, free=left, locked=-left)
 
-    def find_order(self, account: Account, params: dict[str, str]) -> UserOrder:
+    def find_order(self, account: Account, params: dict[str, str], venue: str = "binance") -> UserOrder:
         symbol = params.get("symbol", "")
         if symbol not in self.markets:
             raise ExchangeError(-1121, "Invalid symbol.")
@@ -496,6 +509,7 @@ class Exchange:
                 o
                 for o in self.orders.values()
                 if o.account == account.spec.name
+                and o.venue == venue
                 and o.symbol == symbol
                 and o.client_id == params["origClientOrderId"]
             ]
@@ -504,13 +518,13 @@ class Exchange:
             raise ExchangeError(
                 -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
             )
-        if user is None or user.account != account.spec.name or user.symbol != symbol:
+        if user is None or user.account != account.spec.name or user.symbol != symbol or user.venue != venue:
             raise ExchangeError(-2013, "Order does not exist.")
         return user
 
-    def cancel_order(self, account: Account, params: dict[str, str]) -> UserOrder:
+    def cancel_order(self, account: Account, params: dict[str, str], venue: str = "binance") -> UserOrder:
         try:
-            user = self.find_order(account, params)
+            user = self.find_order(account, params, venue)
         except ExchangeError as e:
             if e.code == -2013:
                 raise ExchangeError(-2011, "Unknown order sent.") from None
@@ -525,11 +539,12 @@ class Exchange:
         self._publish_changes(market)
         return user
 
-    def open_orders(self, account: Account, symbol: str | None) -> list[UserOrder]:
+    def open_orders(self, account: Account, symbol: str | None, venue: str = "binance") -> list[UserOrder]:
         return [
             o
             for o in self.orders.values()
             if o.account == account.spec.name
+            and o.venue == venue
             and (symbol is None or o.symbol == symbol)
             and o.status in ("NEW", "PARTIALLY_FILLED")
         ]

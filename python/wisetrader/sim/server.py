@@ -9,10 +9,12 @@ from aiohttp import web
 
 from wisetrader.sim.binance import BinanceFront
 from wisetrader.sim.bybit import BybitFront
+from wisetrader.sim.bybit_trade import BybitTrade
 from wisetrader.sim.config import SimConfig
 from wisetrader.sim.conn import Conn
 from wisetrader.sim.exchange import Exchange, now_ms
 from wisetrader.sim.okx import OkxFront
+from wisetrader.sim.okx_trade import OkxTrade
 
 
 class SimExchange:
@@ -24,8 +26,11 @@ class SimExchange:
         self.binance = BinanceFront(self.config, self.exchange)
         self.bybit = BybitFront(self.config, self.exchange)
         self.okx = OkxFront(self.config, self.exchange)
+        # Order entry for Bybit and OKX: their orders meet Binance's in the same books.
+        self.bybit_trade = BybitTrade(self.config, self.exchange)
+        self.okx_trade = OkxTrade(self.config, self.exchange)
         self.app = web.Application()
-        for front in (self.binance, self.bybit, self.okx):
+        for front in (self.binance, self.bybit, self.okx, self.bybit_trade, self.okx_trade):
             front.routes(self.app)
         self._runner: web.AppRunner | None = None
         self._clock: asyncio.Task[None] | None = None
@@ -91,7 +96,14 @@ async def serve(config: SimConfig, duration_s: float | None = None) -> None:
             f"  binance: {sim.ws_url}/stream?streams=btcusdt@depth@100ms  {sim.rest_url}/api/v3/exchangeInfo",
             flush=True,
         )
-        print(f"  bybit:   {sim.ws_url}/v5/public/spot   okx: {sim.ws_url}/ws/v5/public", flush=True)
+        print(
+            f"  bybit:   {sim.ws_url}/v5/public/spot {sim.rest_url}/v5/market/instruments-info?category=spot",
+            flush=True,
+        )
+        print(
+            f"  okx:     {sim.ws_url}/ws/v5/public  {sim.rest_url}/api/v5/public/instruments?instType=SPOT",
+            flush=True,
+        )
         if duration_s is None:
             await asyncio.Event().wait()
         else:

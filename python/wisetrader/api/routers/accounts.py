@@ -18,7 +18,7 @@ from wisetrader.api.deps import (
     invalid,
     not_found,
 )
-from wisetrader.api.keycheck import KeyRefused, VenueUnavailable, check_binance_key, check_url
+from wisetrader.api.keycheck import KeyRefused, VenueUnavailable, check_key, check_url
 from wisetrader.api.schemas import AccountIn, AccountOut, LiveOptIn, Page
 from wisetrader.api.security import totp_ok
 from wisetrader.controlplane.models import Bot, ExchangeAccount
@@ -41,7 +41,14 @@ async def create_account(
     with withdrawal rights, is a 422. Key, secret and passphrase are sealed with AES-256-GCM for storage."""
     if url := check_url(state.settings, body.venue):
         try:
-            await check_binance_key(url, body.api_key, body.api_secret, state.settings.key_check_timeout_s)
+            await check_key(
+                body.venue,
+                url,
+                body.api_key,
+                body.api_secret,
+                body.passphrase or "",
+                state.settings.key_check_timeout_s,
+            )
         except KeyRefused as e:
             # The key is named by its hint only: it must not come back in an error either.
             raise invalid(("body", "api_key"), str(e), f"...{body.api_key[-4:]}") from None
