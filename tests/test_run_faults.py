@@ -207,7 +207,19 @@ async def test_418_stops_the_account_and_the_run_goes_on(chdb_dir: Path) -> None
 async def test_5xx_after_accept_is_settled_never_resent(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(fail_after_accept=3, fail_mode="5xx"))
     executor = result.summary["executors"][ACCOUNT]
+    # The query by client id right after each lost answer finds the order: settled, not resent.
     assert executor["answers_lost"] == 3 and executor["in_flight_settled"] >= 3
+    _assert_no_order_lost_or_duplicated(result)
+    result.store.close()
+
+
+async def test_5xx_then_an_outage_leaves_orders_in_flight_for_reconciliation(chdb_dir: Path) -> None:
+    # After each lost answer the venue answers 503 to the next requests too (the query by client id, and
+    # any order sent meanwhile, whose fate is then unknown as well): reconciliation settles them later.
+    faults = FaultSpec(fail_after_accept=2, fail_mode="5xx", outage_after_fail=3)
+    result = await _run(chdb_dir, "live", faults)
+    executor = result.summary["executors"][ACCOUNT]
+    assert executor["answers_lost"] >= 2 and executor["reconcile_settled"] >= 1
     _assert_no_order_lost_or_duplicated(result)
     result.store.close()
 
