@@ -89,7 +89,12 @@ def _assert_no_order_lost_or_duplicated(result: RunResult, complete: bool = True
         "SELECT DISTINCT client_order_id FROM {db}.order_updates WHERE status != 'in_flight'"
     )
     assert set(ids) <= set(known.column(0).to_pylist())
-    assert result.summary["executors"][ACCOUNT]["lost"] == 0
+    # What reconciliation found never reached the venue is indeed not there (and is all it reported).
+    never = result.store.query_arrow(
+        "SELECT DISTINCT client_order_id FROM {db}.order_updates WHERE reason = 'never reached the venue'"
+    )
+    never_ids = set(never.column(0).to_pylist())
+    assert not never_ids & set(ids) and len(never_ids) == result.summary["executors"][ACCOUNT]["lost"]
     return fills
 
 
@@ -208,7 +213,7 @@ async def test_5xx_after_accept_is_settled_never_resent(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(fail_after_accept=3, fail_mode="5xx"))
     executor = result.summary["executors"][ACCOUNT]
     # The query by client id right after each lost answer finds the order: settled, not resent.
-    assert executor["answers_lost"] == 3 and executor["in_flight_settled"] >= 3
+    assert executor["answers_lost"] == 3 and executor["in_flight_settled"] >= 3 and executor["lost"] == 0
     _assert_no_order_lost_or_duplicated(result)
     result.store.close()
 
@@ -216,6 +221,8 @@ async def test_5xx_after_accept_is_settled_never_resent(chdb_dir: Path) -> None:
 async def test_5xx_then_an_outage_leaves_orders_in_flight_for_reconciliation(chdb_dir: Path) -> None:
     # After each lost answer the venue answers 503 to the next requests too (the query by client id, and
     # any order sent meanwhile, whose fate is then unknown as well): reconciliation settles them later.
+    # An order refused by the outage before the matching engine never reached the venue: reconciliation
+    # proves it (``lost``; its bot hears "rejected").
     faults = FaultSpec(fail_after_accept=2, fail_mode="5xx", outage_after_fail=3)
     result = await _run(chdb_dir, "live", faults)
     executor = result.summary["executors"][ACCOUNT]
@@ -229,7 +236,7 @@ async def test_timeout_after_accept_is_settled_by_reconciliation(chdb_dir: Path)
     faults = FaultSpec(fail_after_accept=2, fail_mode="timeout", timeout_s=2.5)
     result = await _run(chdb_dir, "live", faults)
     executor = result.summary["executors"][ACCOUNT]
-    assert executor["answers_lost"] == 2 and executor["reconcile_settled"] >= 1
+    assert executor["answers_lost"] == 2 and executor["reconcile_settled"] >= 1 and executor["lost"] == 0
     _assert_no_order_lost_or_duplicated(result)
     result.store.close()
 
@@ -237,7 +244,8 @@ async def test_timeout_after_accept_is_settled_by_reconciliation(chdb_dir: Path)
 async def test_delayed_acks_open_orders_without_duplicates(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(ack_delay_s=0.5))
     _assert_no_order_lost_or_duplicated(result)
-    assert result.summary["executors"][ACCOUNT]["answers_lost"] == 0
+    executor = result.summary["executors"][ACCOUNT]
+    assert executor["answers_lost"] == 0 and executor["lost"] == 0
     result.store.close()
 
 
@@ -256,6 +264,7 @@ async def test_partial_fills_add_up_to_the_venue_and_the_pnl(chdb_dir: Path) -> 
 async def test_live_run_without_faults_pnl_adds_up(chdb_dir: Path) -> None:
     result = await _run(chdb_dir, "live", FaultSpec(), duration=6.0, venue_fee=Decimal(0))
     fills = _assert_no_order_lost_or_duplicated(result)
-    assert result.summary["executors"][ACCOUNT]["answers_lost"] == 0 and result.summary["crossed_tops"] == 0
+    executor = result.summary["executors"][ACCOUNT]
+    assert executor["answers_lost"] == 0 and executor["lost"] == 0 and result.summary["crossed_tops"] == 0
     _assert_pnl_adds_up(result, fills)
     result.store.close()
