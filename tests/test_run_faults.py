@@ -99,7 +99,8 @@ def _assert_no_order_lost_or_duplicated(result: RunResult, complete: bool = True
 
 
 def _assert_pnl_adds_up(result: RunResult, fills: pl.DataFrame) -> None:
-    """Realized P&L per bot from the core equals the P&L recomputed from the stored fills.
+    """Realized P&L per bot from the core equals the P&L recomputed from the stored fills (a run with
+    no venue fees: see the partial fills case).
 
     The core books a deal at average cost (rust_decimal, 28 significant digits); the ledger's
     ``average`` method does the same with 50 digits, rounding each fill's realized P&L to the store's 18
@@ -115,14 +116,14 @@ def _assert_pnl_adds_up(result: RunResult, fills: pl.DataFrame) -> None:
     assert summary["bots"][dca]["kind"] == "dca" and by_bot[dca]["trades"] > 0  # take profits filled
     tolerance = Decimal(by_bot[dca]["fills"]) * Decimal("1e-18")
     assert abs(by_bot[dca]["grid_profit"] - result.bot_pnl[dca]) <= tolerance
-    for bot, state in summary["bots"].items():  # the grid pairs levels, not lots: fills and fees only
+    for bot, state in summary["bots"].items():  # the grid pairs levels, not lots: its fills only
         assert by_bot[bot]["fills"] == state["fills_applied"], bot
-        assert by_bot[bot]["fees"] == sum((Decimal(v) for v in state["fees"].values()), Decimal(0)), bot
+        assert by_bot[bot]["fees"] == 0 and set(state["fees"].values()) <= {"0"}, bot  # no venue fees
 
 
 def _assert_feed_healthy(result: RunResult) -> dict[str, Any]:
     summary = result.summary
-    assert summary["crossed_tops"] == 0  # no crossed book ever reached the bots
+    assert summary["crossed_tops"] == 0  # the core never published a crossed book (bots never see one)
     assert summary["orders"] > 0 and summary["fills"] > 0  # and they traded
     feed: dict[str, Any] = summary["feeds"]["binance"]
     assert feed["book"]["snapshots"] >= 1 and feed["snapshot_failures"] == 0
