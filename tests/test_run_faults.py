@@ -156,9 +156,13 @@ async def test_disconnects_reconnect_resync_and_bots_keep_trading(chdb_dir: Path
     samples: list[dict[str, Any]] = []
     result = await _run(chdb_dir, "paper", FaultSpec(disconnect_after_frames=15), samples=samples)
     feed = _assert_feed_healthy(result)
-    assert feed["reconnects"]["closed"] >= 2 and feed["connects"] == feed["reconnects"]["closed"] + 1
-    # Each new connection starts a new book from a new snapshot, and data flows again.
-    assert feed["resyncs"] == {"initial": feed["connects"]} and feed["book"]["snapshots"] == feed["connects"]
+    # Every cut is followed by a new connection (the last one may still be under way at the stop).
+    closed, connects = feed["reconnects"]["closed"], feed["connects"]
+    assert set(feed["reconnects"]) == {"closed"} and closed >= 2 and connects in (closed, closed + 1)
+    # Each connection starts a new book from a new snapshot, and data flows again (the last connection
+    # may have been cut by the stop before its snapshot came).
+    assert set(feed["resyncs"]) == {"initial"} and feed["resyncs"]["initial"] >= connects - 1
+    assert feed["book"]["snapshots"] >= connects - 1
     # The bots placed orders after the first reconnect.
     after = next(s for s in samples if s["feeds"]["binance"]["connects"] >= 2)
     assert result.summary["orders"] > after["orders"]
