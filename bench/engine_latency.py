@@ -45,6 +45,9 @@ class BidFollower:
         self.n += 1
         return [Intent("acct", "bench", venue, symbol, "buy", 100, bid - 1, client_id=f"wtbench{self.n}")]
 
+    def on_reject(self, intent: Intent) -> list[Intent]:
+        return []
+
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
         return []
 

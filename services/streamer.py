@@ -6,7 +6,8 @@ on stdout (structlog): ``started``, ``feed_health`` on every connect/disconnect,
 ``log_every_s``, ``stopped`` with the final summary; an invalid config logs ``invalid_config`` with every
 problem and exits 2 before anything starts. Prometheus metrics on ``--metrics-port`` (0: off).
 SIGTERM/SIGINT stop it gracefully: feeds closed, placements drained, resting orders cancelled or kept
-as the config's ``shutdown.orders`` says, the store flushed.
+as the config's ``shutdown.orders`` says, the store flushed. With ``WISETRADER_API__DATABASE_URL`` set it
+runs the bots of that control plane instead (``wisetrader.engine.controlled``) on the settings' bus.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
+from wisetrader.engine.controlled import follow_control_plane
 from wisetrader.engine.run import StartError, run
 from wisetrader.settings import get_settings
 
@@ -83,6 +85,9 @@ def main() -> None:
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_addr)
     log.info("starting", metrics_port=args.metrics_port, config=str(args.config or ""))
+    if get_settings().api.database_url:  # the bots are the control plane's (the API's), not --config's
+        asyncio.run(follow_control_plane())
+        return
     try:
         asyncio.run(serve(config, secrets_file, log))
     except StartError as e:

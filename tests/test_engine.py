@@ -44,6 +44,9 @@ class OneShotBuyer:
         self.ask = ask
         return self._buy(venue, symbol, ask) if self.sent == 0 else []
 
+    def on_reject(self, intent: Intent) -> list[Intent]:
+        return []
+
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
         self.orders.append((order.client_id, order.state))
         return []

@@ -262,3 +262,37 @@ def test_limits_are_configurable_per_account_and_bot_with_defaults() -> None:
     assert g.check(buy(qty=12000, bot="small")).reason is Reason.ORDER_NOTIONAL
     with pytest.raises(ValueError):
         RiskLimits.model_validate({"account": {"max_open_orders": "many"}})
+
+
+def test_the_strictest_trading_state_applies_whatever_the_order() -> None:
+    order = [TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED]
+    for i, a in enumerate(order):
+        for j, b in enumerate(order):
+            assert TradingState.strictest(a, b) is order[max(i, j)]
+    assert TradingState("HALTED") is TradingState.HALTED and str(TradingState.REDUCING) == "REDUCING"
+
+
+def test_limits_replaced_at_run_time_keep_the_exposure_so_far() -> None:
+    g, _, _ = gate()
+    # 1000 lots at 30000 = 300 USDT per order; default bot limits allow 50 open orders and 5000 exposure.
+    assert g.check(buy(qty=1000)).accepted
+    g.on_order_accepted(buy(qty=1000, cid="o1"))
+    g.on_order_accepted(buy(qty=1000, cid="o2"))
+    g.set_bot_limits("bot1", BotLimits(max_open_orders=2))
+    d = g.check(buy(qty=1000, cid="o3"))
+    assert d.reason is Reason.BOT_OPEN_ORDERS and d.numbers == {"open": "2", "max": "2"}
+    g.set_bot_limits("bot1", BotLimits(max_notional=Decimal(700)))
+    d = g.check(buy(qty=1000, cid="o3"))
+    assert d.reason is Reason.BOT_NOTIONAL and d.numbers["max"] == "700"
+    g.set_bot_limits("bot1", BotLimits())
+    g.set_account_limits("acct", AccountLimits(max_open_orders=2))
+    assert g.check(buy(qty=1000, cid="o3")).reason is Reason.ACCOUNT_OPEN_ORDERS
+    # A bot first seen after its limits were set gets them too.
+    g.set_bot_limits("bot9", BotLimits(max_order_notional=Decimal(100)))
+    g.set_account_limits("acct", AccountLimits())
+    assert g.check(buy(qty=1000, bot="bot9", cid="o4")).reason is Reason.ORDER_NOTIONAL
+    # A daily loss limit lowered below today's realized loss takes effect at once.
+    g.on_realized_pnl("acct", Decimal(-200))
+    assert g.check(buy(qty=100, cid="o5")).accepted
+    g.set_account_limits("acct", AccountLimits(daily_loss_limit=Decimal(150)))
+    assert g.check(buy(qty=100, cid="o5")).reason is Reason.DAILY_LOSS

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.pool import NullPool
 from wisetrader.api import create_app
+from wisetrader.api.botdata import StoreBotData
 from wisetrader.api.reports import StoreFills
 from wisetrader.controlplane.db import make_engine, migrate
 from wisetrader.marketdata.replay import replay
@@ -64,12 +65,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 @pytest.fixture(scope="module", autouse=True)
 def attached_store(chdb_dir: Path) -> Iterator[None]:
-    """The reports read a real (empty) store, so that they answer rather than 503."""
+    """The reports and the bots' data read a real (empty) store, so that they answer rather than 503."""
     store = Store(f"chdb://{chdb_dir}", f"t{uuid.uuid4().hex[:12]}")
     store.migrate()
     APP.state.wisetrader.fills = StoreFills(store)
+    APP.state.wisetrader.bot_data = StoreBotData(store)
     yield
     APP.state.wisetrader.fills = None
+    APP.state.wisetrader.bot_data = None
     store.client.command(f"DROP DATABASE IF EXISTS {store.database}")
 
 

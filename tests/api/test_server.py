@@ -77,6 +77,16 @@ def test_cli_serves_openapi_docs_and_the_api(server: str, tmp_path: Path) -> Non
         tokens = c.post("/api/v1/auth/login", json={"email": "s@example.com", "password": PASSWORD}).json()
         me = c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
         assert me.status_code == 200 and me.json()["email"] == "s@example.com"
-    # Embedded defaults: SQLite and a private master key file under the data directory.
+        # The engine runs beside the API: the in-process simulator's book is followed, in sync.
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        deadline = time.monotonic() + 30
+        while (top := c.get("/api/v1/market/binance-spot/BTCUSDT/top", headers=auth)).json().get(
+            "state"
+        ) != "synced":
+            assert time.monotonic() < deadline, top.text
+            time.sleep(0.2)
+        assert top.json()["bid_px"] is not None
+    # Embedded defaults: SQLite, a private master key file and the store under the data directory.
+    assert (tmp_path / "clickhouse").is_dir()
     assert (tmp_path / "controlplane.db").exists()
     assert oct((tmp_path / "master.key").stat().st_mode & 0o777) == "0o600"

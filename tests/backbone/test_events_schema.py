@@ -9,7 +9,9 @@ import pytest
 from wisetrader.events import (
     EVENT_TYPES,
     BookTop,
+    BotCommand,
     BotState,
+    ControlChanged,
     Event,
     EventDecodeError,
     Fill,
@@ -79,6 +81,8 @@ SAMPLES: list[Event] = [
     ),
     Signal(**BASE, strategy="breakout", side="buy", price=None, text="BTC breaks 37k"),
     Health(ts_ns=1, venue="", symbol="", component="writer", status="ok"),
+    BotCommand(**BASE, user_id="7", command="close"),
+    ControlChanged(ts_ns=1, venue="", symbol="", scope="global"),
 ]
 
 

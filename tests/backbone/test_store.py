@@ -32,8 +32,9 @@ def test_migrations_are_idempotent_and_tables_match_the_events(store: Store) -> 
 
 def test_every_storable_event_round_trips_exactly(store: Store) -> None:
     result = store.insert_events(SAMPLES)
-    assert result.rejected == {"not_stored": 2}  # public trades and health are not stored
-    assert result.total_rows == len(SAMPLES) - 2
+    # Public trades, health and the control events (bot commands, control changes) are not stored.
+    assert result.rejected == {"not_stored": 4}
+    assert result.total_rows == len(SAMPLES) - 4
     fill = next(e for e in SAMPLES if isinstance(e, Fill))
     row = store.fills().to_pylist()[0]
     assert row["event_id"] == fill.id and row["trade_id"] == fill.trade_id

@@ -19,12 +19,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wisetrader import __version__
 from wisetrader._core import MarketData
+from wisetrader.api.botdata import BotData
 from wisetrader.api.deps import AppState
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import BodySizeLimit, RateLimiter
 from wisetrader.api.metrics import LATENCY, REJECTED, REQUESTS
 from wisetrader.api.reports import FillSource
-from wisetrader.api.routers import accounts, admin, audit, auth, bots, health, market, reports, risk, stream
+from wisetrader.api.routers import (
+    accounts,
+    admin,
+    audit,
+    auth,
+    botdata,
+    bots,
+    health,
+    market,
+    reports,
+    risk,
+    stream,
+)
 from wisetrader.api.security import Tokens
 from wisetrader.bus.protocol import Bus
 from wisetrader.controlplane.crypto import KeyRing
@@ -96,6 +109,7 @@ def create_app(
     own_bus: bool = False,
     fills: FillSource | None = None,
     markets: dict[str, MarketData] | None = None,
+    bot_data: BotData | None = None,
 ) -> FastAPI:
     """The API over ``engine`` (default: from settings); with ``bus``, ``/api/v1/stream`` streams events.
 
@@ -118,6 +132,7 @@ def create_app(
         ip_limiter=RateLimiter(settings.rate_per_ip),
         hub=EventHub(bus) if bus is not None else None,
         fills=fills,
+        bot_data=bot_data,
         markets=dict(markets or {}),
     )
 
@@ -144,7 +159,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.wisetrader = state
-    for module in (auth, accounts, bots, risk, market, reports, audit, admin, stream):
+    for module in (auth, accounts, bots, botdata, risk, market, reports, audit, admin, stream):
         app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_RESPONSES)
     app.include_router(health.router)
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wisetrader._core import MarketData
+from wisetrader.api.botdata import BotData
 from wisetrader.api.events import EventHub
 from wisetrader.api.limits import RateLimiter
 from wisetrader.api.reports import FillSource
@@ -34,6 +35,7 @@ class AppState:
     ip_limiter: RateLimiter
     hub: EventHub | None = None  # set when an event bus is attached
     fills: FillSource | None = None  # set when an analytics store is attached
+    bot_data: BotData | None = None  # a bot's orders, fills, P&L and state: set with the store
     markets: dict[str, MarketData] = field(default_factory=dict)  # venue -> books, when a feed is attached
 
 

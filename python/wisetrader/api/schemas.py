@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from wisetrader.bots.model import DcaBotFile, GridBotFile
+from wisetrader.risk import TradingState
 
 T = TypeVar("T")
 
@@ -229,11 +230,6 @@ class KillSwitchOut(BaseModel):
     engaged: bool
 
 
-TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
-# From least to most restrictive: the effective state of an account is the stricter of its own and the global.
-TRADING_STATES: tuple[TradingState, ...] = ("ACTIVE", "REDUCING", "HALTED")
-
-
 class TradingStateIn(In):
     state: Annotated[
         TradingState,
@@ -343,3 +339,117 @@ class FeedHealth(BaseModel):
     venue: MarketVenue
     counters: dict[str, int]
     symbols: list[SymbolHealth]
+
+
+# --- a bot's orders, fills, P&L and state (from the engine's events in the store) ----------------------
+class BotOrderOut(BaseModel):
+    client_order_id: str
+    status: Literal["in_flight", "new", "partially_filled", "filled", "canceled", "rejected", "expired"]
+    side: Literal["buy", "sell"]
+    order_type: Literal["limit", "market"]
+    price: str | None = Field(description="limit price (decimal string); null for market orders")
+    qty: str
+    filled_qty: str
+    created: dt.datetime
+    updated: dt.datetime
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_order_id": "b7G1L3C0", "status": "new", "side": "buy", "order_type": "limit",
+                    "price": "29900", "qty": "0.0167", "filled_qty": "0",
+                    "created": "2026-11-23T11:00:00Z", "updated": "2026-11-23T11:00:00Z",
+                }
+            ]
+        }
+    )  # fmt: skip
+
+
+class BotFillOut(BaseModel):
+    ts: dt.datetime
+    trade_id: str
+    client_order_id: str
+    side: Literal["buy", "sell"]
+    price: str
+    qty: str
+    base: str
+    quote: str
+    fee: str
+    fee_currency: str
+    liquidity: Literal["maker", "taker", "unknown"]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ts": "2026-11-23T11:00:01Z", "trade_id": "p17", "client_order_id": "b7G1L3C0",
+                    "side": "buy", "price": "29900", "qty": "0.0167", "base": "BTC", "quote": "USDT",
+                    "fee": "0.49933", "fee_currency": "USDT", "liquidity": "maker",
+                }
+            ]
+        }
+    )  # fmt: skip
+
+
+class FillTotals(BaseModel):
+    fills: int
+    bought_qty: str
+    sold_qty: str
+    bought_quote: str = Field(description="sum of price x quantity of the buys")
+    sold_quote: str
+    fees_quote: str = Field(description="fees in the quote currency (base fees at their fill price)")
+
+
+class BotPnlOut(BaseModel):
+    bot_id: int
+    as_of: dt.datetime | None = Field(description="time of the engine's latest P&L snapshot; null before one")
+    quote: str | None
+    mark_price: str | None
+    position_qty: str | None
+    realized: str | None = Field(description="realized P&L, fees included (the core's)")
+    unrealized: str | None
+    fees: str | None
+    equity: str | None = Field(description="invested capital + realized + unrealized")
+    totals: FillTotals = Field(description="the bot's fills summed: with a flat position, realized = "
+                               "sold_quote - bought_quote - fees_quote")  # fmt: skip
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bot_id": 7, "as_of": "2026-11-23T11:05:00Z", "quote": "USDT", "mark_price": "30012.5",
+                    "position_qty": "0", "realized": "1.84", "unrealized": "0", "fees": "4.02",
+                    "equity": "2001.84",
+                    "totals": {
+                        "fills": 12, "bought_qty": "0.0668", "sold_qty": "0.0668", "bought_quote": "2003.1",
+                        "sold_quote": "2008.96", "fees_quote": "4.02",
+                    },
+                }
+            ]
+        }
+    )  # fmt: skip
+
+
+class BotStateOut(BaseModel):
+    bot_id: int
+    status: Literal["stopped", "running", "paused"] = Field(description="what was asked (stored)")
+    state: Literal["created", "running", "paused", "stopped", "error"] | None = Field(
+        description="what the engine last reported; null before it reported"
+    )
+    as_of: dt.datetime | None
+    position_qty: str | None
+    avg_price: str | None
+    open_orders: int | None
+    detail: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bot_id": 7, "status": "running", "state": "running", "as_of": "2026-11-23T11:05:00Z",
+                    "position_qty": "0.0334", "avg_price": "29950.25", "open_orders": 10, "detail": "",
+                }
+            ]
+        }
+    )  # fmt: skip

@@ -18,18 +18,6 @@ def run(
 
     root = get_settings()
     settings = root.api
-    # Standalone, the API sees engine events only through Kafka; an in-process bus would stay empty, so
-    # without Kafka the stream endpoint says it is not available.
-    bus: Bus | None = from_settings(root) if root.bus == "kafka" else None
-    # The store is read only when named: an embedded chDB directory belongs to one process at a time.
-    fills = None
-    if root.store_dsn:
-        from wisetrader.api.reports import StoreFills
-        from wisetrader.store import Store
-
-        store = Store(root.store_dsn, root.store_database)
-        store.migrate()
-        fills = StoreFills(store)
     markets = {}
     if replay is not None:
         from wisetrader.marketdata.replay import replay as replay_recording
@@ -37,9 +25,26 @@ def run(
         if venue is None:
             raise ValueError("--replay needs --venue")
         markets[venue] = replay_recording(replay, venue).market
-    uvicorn.run(
-        create_app(bus=bus, own_bus=bus is not None, fills=fills, markets=markets),
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        log_level="info",
-    )
+    if root.bus != "kafka":
+        # Embedded defaults: the engine, the in-process bus and the embedded store run in this process
+        # (an embedded chDB directory belongs to one process at a time, so this one owns it).
+        from wisetrader.api.embedded import embedded_app
+        from wisetrader.store import Store
+
+        app = embedded_app(Store(root.resolved_store_dsn(), root.store_database), markets=markets)
+    else:
+        # With Kafka the engine runs elsewhere (``python -m wisetrader.engine.controlled``); this API
+        # process reads the store only when one is named.
+        bus: Bus = from_settings(root)
+        fills, bot_data = None, None
+        if root.store_dsn:
+            from wisetrader.api.botdata import StoreBotData
+            from wisetrader.api.reports import StoreFills
+            from wisetrader.store import Store
+
+            store = Store(root.store_dsn, root.store_database)
+            store.migrate()
+            fills, bot_data = StoreFills(store), StoreBotData(store)
+        app = create_app(bus=bus, own_bus=True, fills=fills, bot_data=bot_data, markets=markets)
+    port = settings.port if port is None else port
+    uvicorn.run(app, host=host or settings.host, port=port, log_level="info")

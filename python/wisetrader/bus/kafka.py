@@ -26,7 +26,7 @@ from wisetrader.events import Event, EventDecodeError, Family, decode, encode
 
 log = logging.getLogger(__name__)
 
-DURABLE_FAMILIES = frozenset({Family.ORDERS, Family.FILLS, Family.BOTS, Family.SIGNALS})
+DURABLE_FAMILIES = frozenset({Family.ORDERS, Family.FILLS, Family.BOTS, Family.SIGNALS, Family.CONTROL})
 TOPIC_ALREADY_EXISTS = 36
 
 

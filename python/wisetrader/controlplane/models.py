@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -19,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from wisetrader.risk import TradingState
 
 
 def utcnow() -> dt.datetime:
@@ -41,6 +44,14 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
         dict[str, Any]: JSON,
+        # The risk gate's enum, stored by name in a plain VARCHAR(16) (no database enum type to migrate).
+        TradingState: Enum(
+            TradingState,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda e: [s.value for s in e],
+        ),
     }
 
 
@@ -96,7 +107,7 @@ class ExchangeAccount(Base):
     risk_disclosure_version: Mapped[str | None] = mapped_column(String(32), default=None)
     risk_disclosure_accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # ACTIVE, REDUCING (only orders that shrink exposure) or HALTED (no new orders); see GlobalTradingState.
-    trading_state: Mapped[str] = mapped_column(String(16), default="ACTIVE", server_default="ACTIVE")
+    trading_state: Mapped[TradingState] = mapped_column(default=TradingState.ACTIVE, server_default="ACTIVE")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -115,6 +126,8 @@ class Bot(Base):
     kill_switch: Mapped[bool] = mapped_column(Boolean, default=False)
     # stopped, running or paused: what the user asked for; the engine picks it up (see api.routers.bots).
     status: Mapped[str] = mapped_column(String(16), default="stopped", server_default="stopped")
+    # Last emergency close asked for; the engine closes once per new value (a lost event cannot lose it).
+    close_requested_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -161,7 +174,7 @@ class GlobalTradingState(Base):
 
     __tablename__ = "global_trading_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    state: Mapped[TradingState] = mapped_column(default=TradingState.ACTIVE)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

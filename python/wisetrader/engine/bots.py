@@ -6,6 +6,7 @@ lots) become router intents and cancels; order updates and fills go back to it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -86,6 +87,9 @@ class BotStrategy:
                     it["qty_lots"],
                     price,
                     it["client_id"],
+                    # The market order of a user's emergency close passes the gate's states and
+                    # budgets (the instrument filters still apply).
+                    emergency=it["reason"] == "manual_close",
                 )
                 if blocker is None:
                     out.append(intent)
@@ -138,6 +142,27 @@ class BotStrategy:
             return []
         return self._convert(venue, symbol, engine.on_top(bid, ask, ts_ns))
 
+    def on_reject(self, intent: Intent) -> list[Intent]:
+        engine = self.engines.get((intent.venue, intent.symbol))
+        if engine is None:
+            return []
+        _, intents = engine.on_update(intent.client_id, "rejected", time.time_ns())
+        return self._convert(intent.venue, intent.symbol, intents)
+
+    # ---- user commands ---------------------------------------------------------------------------
+    def command(self, venue: str, symbol: str, bot_id: int, command: str, ts_ns: int) -> list[Intent]:
+        """A user command for one bot: ``pause``, ``resume``, ``stop`` or ``close`` (see docs/bot-file.md).
+
+        Its cancels go to the router at once; the orders it places are returned as router intents, to be
+        submitted like ``on_top``'s. A close sends its market order only once the venue has confirmed every
+        cancel (it comes out of ``on_order``). ValueError for an unknown bot or command, or a command the
+        bot's state refuses (a stopped bot accepts only ``close``).
+        """
+        engine = self.engines.get((venue, symbol))
+        if engine is None:
+            raise ValueError(f"no bots on {venue} {symbol}")
+        return self._convert(venue, symbol, engine.command(bot_id, command, ts_ns))
+
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
         status = _STATUS[order.state]
         if intent is None or status is None:
@@ -167,3 +192,10 @@ class BotStrategy:
         if gone is not None:  # a replaced order's late fill: its replacement may go now
             self._release(gone)
         return out
+
+    # ---- bots coming and going at run time (the control plane) --------------------------------------
+    def remove_bot(self, venue: str, symbol: str, bot_id: int) -> bool:
+        """Detach a bot; its orders, if any are still open, are no longer followed by it."""
+        self.accounts.pop(bot_id, None)
+        engine = self.engines.get((venue, symbol))
+        return engine is not None and engine.remove_bot(bot_id)

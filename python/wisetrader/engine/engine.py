@@ -19,6 +19,10 @@ from wisetrader.risk import Decision, Intent
 
 class Strategy(Protocol):
     def on_top(self, venue: str, symbol: str, bid: int, ask: int, ts_ns: int) -> list[Intent]: ...
+    def on_reject(self, intent: Intent) -> list[Intent]:
+        """The risk gate refused ``intent``: it never reached a venue."""
+        ...
+
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]: ...
     def on_fill(self, fill: Fill, intent: Intent | None) -> list[Intent]: ...
 
@@ -81,6 +85,10 @@ class Engine:
 
         return on_changes
 
+    def submit(self, intents: Sequence[Intent]) -> None:
+        """Submit intents that no frame caused (a command from the control plane, say)."""
+        self._submit(intents)
+
     def _submit(self, intents: Sequence[Intent], recv_ns: int | None = None) -> None:
         """Submit; for intents caused by a frame, log the frame-to-executor latency."""
         if self.halted:
@@ -91,6 +99,9 @@ class Engine:
                     self.latency.add(time.time_ns() - recv_ns)
             else:
                 self.rejected += 1
+                # The strategy must not wait for an order that was never sent (its next step may be
+                # another intent; the core's bots do not re-send a refused one in a loop).
+                self._submit(self.strategy.on_reject(intent))
 
     # ---- RouterListener: pass on downstream, and let the strategy react --------------------------
     def decision(self, intent: Intent, decision: Decision) -> None:

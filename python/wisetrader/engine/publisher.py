@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TypedDict
 
 from wisetrader.bus import Bus
 from wisetrader.engine.router import Market
@@ -35,6 +36,12 @@ _STATUS = {
 }
 
 
+class _Ids(TypedDict):
+    bot_id: str
+    account_id: str
+    user_id: str | None
+
+
 def _stable_id(*parts: str) -> str:
     """A deterministic event id, so a replayed event deduplicates in the store."""
     return hashlib.blake2b(":".join(parts).encode(), digest_size=16).hexdigest()
@@ -49,6 +56,15 @@ class BusPublisher:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.published = 0
         self._pump: asyncio.Task[None] | None = None
+        # bot id -> (account id, user id) as the control plane names them, for bots it owns: their
+        # events carry the owner, so the API streams each user only their own.
+        self.owners: dict[str, tuple[str, str]] = {}
+
+    def _ids(self, intent: Intent) -> _Ids:
+        owner = self.owners.get(intent.bot_id)
+        if owner is None:
+            return {"bot_id": intent.bot_id, "account_id": intent.account, "user_id": None}
+        return {"bot_id": intent.bot_id, "account_id": owner[0], "user_id": owner[1]}
 
     def start(self) -> None:
         self._pump = asyncio.get_running_loop().create_task(self._run())
@@ -78,8 +94,7 @@ class BusPublisher:
                 ts_ns=ts,
                 venue=venue,
                 symbol=intent.symbol,
-                bot_id=intent.bot_id,
-                account_id=intent.account,
+                **self._ids(intent),
                 client_order_id=intent.client_id,
                 side="buy" if intent.side == "buy" else "sell",
                 order_type="limit" if intent.price is not None else "market",
@@ -95,8 +110,7 @@ class BusPublisher:
                 ts_ns=ts,
                 venue=venue,
                 symbol=intent.symbol,
-                bot_id=intent.bot_id,
-                account_id=intent.account,
+                **self._ids(intent),
                 client_order_id=intent.client_id,
                 accepted=decision.accepted,
                 rule=decision.reason.value if decision.reason else "ok",
@@ -112,8 +126,7 @@ class BusPublisher:
                 ts_ns=time.time_ns(),
                 venue=VENUE_IDS.get(intent.venue, intent.venue),
                 symbol=intent.symbol,
-                bot_id=intent.bot_id,
-                account_id=intent.account,
+                **self._ids(intent),
                 client_order_id=order.client_id,
                 venue_order_id=order.venue_id,
                 status=_STATUS[order.state],  # type: ignore[arg-type]
@@ -138,8 +151,7 @@ class BusPublisher:
                 ts_ns=fill.ts_ns,
                 venue=venue,
                 symbol=intent.symbol,
-                bot_id=intent.bot_id,
-                account_id=intent.account,
+                **self._ids(intent),
                 trade_id=fill.trade_id,
                 client_order_id=fill.client_id,
                 side="buy" if fill.side == "buy" else "sell",

@@ -4,7 +4,9 @@ from wisetrader.events.codec import EventDecodeError, decode, encode
 from wisetrader.events.schema import (
     EVENT_TYPES,
     BookTop,
+    BotCommand,
     BotState,
+    ControlChanged,
     Event,
     Family,
     Fill,
@@ -22,7 +24,9 @@ from wisetrader.events.schema import (
 __all__ = [
     "EVENT_TYPES",
     "BookTop",
+    "BotCommand",
     "BotState",
+    "ControlChanged",
     "Event",
     "EventDecodeError",
     "Family",

@@ -59,6 +59,7 @@ class Family(StrEnum):
     BOTS = "bots"  # bot state changes and P&L snapshots
     SIGNALS = "signals"  # signals for subscribers
     SYSTEM = "system"  # sync and health
+    CONTROL = "control"  # control-plane changes for the engine to apply: small, rare
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,6 +240,29 @@ class Health(Event):
     reason: str = doc("why, e.g. `sequence gap 1043->1047`", default="")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotCommand(Event):
+    """The control plane asks the engine to act on one bot now (the stored status is the truth; this is
+    the nudge, so the engine need not wait for its next periodic re-read)."""
+
+    type: ClassVar[str] = "bot_command"
+    family: ClassVar[Family] = Family.CONTROL
+
+    command: Literal["start", "pause", "stop", "close", "delete"] = doc(
+        "what was asked: `close` is the emergency close (cancel everything, flatten at market)"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlChanged(Event):
+    """Limits, trading states or kill switches changed in the control plane; the engine re-reads them."""
+
+    type: ClassVar[str] = "control_changed"
+    family: ClassVar[Family] = Family.CONTROL
+
+    scope: Literal["bot", "account", "user", "global"] = doc("what changed: ids in bot_id/account_id/user_id")
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -252,5 +276,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PnlSnapshot,
         Signal,
         Health,
+        BotCommand,
+        ControlChanged,
     )
 }

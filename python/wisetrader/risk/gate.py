@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from wisetrader.ratelimit import TokenBucket
-from wisetrader.risk.limits import AccountLimits, RiskLimits
+from wisetrader.risk.limits import AccountLimits, BotLimits, RiskLimits
 
 SCALE = 10**12  # notionals are integers in 1e-12 of the quote currency
 
@@ -22,12 +22,24 @@ def from_units(units: int) -> str:
     return f"{Decimal(units) / SCALE:f}"
 
 
-class TradingState(enum.IntEnum):
-    """Ordered by severity: the stricter of the global and the account state applies."""
+class TradingState(enum.StrEnum):
+    """The trading state of the platform or of one account (the control plane stores and the API shows
+    these names); the stricter of the global and the account state applies."""
 
-    ACTIVE = 0
-    REDUCING = 1  # only orders that reduce exposure
-    HALTED = 2  # no orders (emergency closes excepted)
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"  # only orders that reduce exposure
+    HALTED = "HALTED"  # no orders (emergency closes excepted)
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @staticmethod
+    def strictest(*states: TradingState) -> TradingState:
+        return max(states, key=_SEVERITY.__getitem__)
+
+
+_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 class Reason(enum.Enum):
@@ -136,6 +148,10 @@ class _Exposure:
     position: dict[str, int] = field(default_factory=dict)  # lots by symbol, signed
 
 
+def _set_caps(exp: _Exposure, max_order: Decimal, max_notional: Decimal, max_open: int) -> None:
+    exp.max_order, exp.max_notional, exp.max_open = to_units(max_order), to_units(max_notional), max_open
+
+
 @dataclass(slots=True)
 class _Account:
     limits: AccountLimits
@@ -206,6 +222,22 @@ class RiskGate:
             self.ip_buckets[venue] = TokenBucket.per_window(
                 max(1, int(ip_count * fraction)), ip_window, self.clock()
             )
+
+    def set_account_limits(self, name: str, limits: AccountLimits) -> None:
+        """Replace one account's limits (the control plane changed them); exposure so far is kept."""
+        self.limits = self.limits.model_copy(update={"accounts": {**self.limits.accounts, name: limits}})
+        acct = self.accounts.get(name)
+        if acct is not None:
+            acct.limits = limits
+            _set_caps(acct.exposure, limits.max_order_notional, limits.max_notional, limits.max_open_orders)
+            acct.loss_hit = -acct.realized_today >= limits.daily_loss_limit
+
+    def set_bot_limits(self, bot_id: str, limits: BotLimits) -> None:
+        """Replace one bot's limits; its open orders and position so far are kept."""
+        self.limits = self.limits.model_copy(update={"bots": {**self.limits.bots, bot_id: limits}})
+        exp = self.bots.get(bot_id)
+        if exp is not None:
+            _set_caps(exp, limits.max_order_notional, limits.max_notional, limits.max_open_orders)
 
     # ---- controls ----------------------------------------------------------------------------------
     def kill(self) -> None:
@@ -344,7 +376,7 @@ class RiskGate:
                 cooldown_s=round(acct.halted_until - now, 3),
                 peak_equity=acct.peak_equity,
             )
-        state = max(self.global_state, acct.state)
+        state = TradingState.strictest(self.global_state, acct.state)
         if state is TradingState.HALTED:
             return self._reject(
                 intent,

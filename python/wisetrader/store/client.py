@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class Store:
         self.dsn = dsn
         self.database = database
         self.client = connect(dsn)
+        # One client, used from worker threads (a writer's inserts beside an API's reads): one call at a time.
+        self.lock = threading.RLock()
 
     def close(self) -> None:
         self.client.close()
@@ -178,6 +181,10 @@ class Store:
 
     def insert_events(self, events: Iterable[Event]) -> InsertResult:
         """Insert events into their tables (one Arrow insert per table). Fills already stored are skipped."""
+        with self.lock:
+            return self._insert_events(events)
+
+    def _insert_events(self, events: Iterable[Event]) -> InsertResult:
         result = InsertResult()
         by_class: dict[type[Event], list[Event]] = defaultdict(list)
         for event in events:
@@ -236,7 +243,8 @@ class Store:
     # -- reads ------------------------------------------------------------------------------------------
 
     def query_arrow(self, sql: str, parameters: dict[str, Any] | None = None) -> pa.Table:
-        return self.client.query_arrow(sql.format(db=self.database), parameters=parameters or {})
+        with self.lock:
+            return self.client.query_arrow(sql.format(db=self.database), parameters=parameters or {})
 
     def fills(self, start_ns: int | None = None, end_ns: int | None = None) -> pa.Table:
         """Every stored fill (deduplicated, ordered by time), optionally within [start_ns, end_ns)."""

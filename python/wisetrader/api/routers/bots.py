@@ -1,12 +1,15 @@
-"""Bots: create, list, get, update (as a new version), versions, delete, and start / pause / stop.
+"""Bots: create, list, get, update (as a new version), versions, delete, start / pause / stop, and the
+emergency close.
 
-Start, pause and stop change the bot's stored status (the run the user asked for; the engine picks it up)
-along the allowed transitions of ``TRANSITIONS``. Emergency close and per-bot orders, fills, P&L and state
-belong to the engine and are exposed here once the engine is attached to the API.
+Start, pause and stop change the bot's stored status (the run the user asked for) along the allowed
+transitions of ``TRANSITIONS``; the emergency close records its request and stops the bot. After the
+commit a ``control`` event tells the engine (``engine.control``), which re-reads the database. The bot's
+orders, fills, P&L and state are in ``routers.botdata``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -15,7 +18,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from wisetrader.api.deps import ClientIp, CurrentUser, Db, Id, PageParams, Responses, invalid, not_found
+from wisetrader.api import control
+from wisetrader.api.deps import (
+    ClientIp,
+    CurrentUser,
+    Db,
+    Id,
+    PageParams,
+    Responses,
+    State,
+    invalid,
+    not_found,
+)
 from wisetrader.api.schemas import (
     BotConfig,
     BotCreated,
@@ -191,14 +205,16 @@ async def list_versions(
 @router.delete(
     "/{bot_id}", status_code=204, responses={**_404, 409: {"description": "the bot is not stopped"}}
 )
-async def delete_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> Response:
-    """Delete a stopped bot and its versions."""
+async def delete_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp, state: State) -> Response:
+    """Delete a stopped bot and its versions (a running or paused bot is a 409: stop it first, so that
+    deleting never leaves orders or a position behind unseen; its orders and fills stay in the store)."""
     bot = await owned_bot(session, bot_id, user.id)
     if bot.status != "stopped":
         raise HTTPException(status.HTTP_409_CONFLICT, f"the bot is {bot.status}; stop it first")
     await session.delete(bot)
     audit(session, user.id, "bot.delete", f"bot:{bot_id}", ip)
     await session.commit()
+    await control.bot_command(state, bot_id, user.id, "delete")
     return Response(status_code=204)
 
 
@@ -215,7 +231,9 @@ _RUN: Responses = {
 }
 
 
-async def _transition(session: Db, bot_id: int, action: str, user_id: int, ip: str) -> BotOut:
+async def _transition(
+    session: Db, state: State, bot_id: int, action: control.Command, user_id: int, ip: str
+) -> BotOut:
     bot = await owned_bot(session, bot_id, user_id)
     allowed_from, to = TRANSITIONS[action]
     if bot.status not in allowed_from:
@@ -229,22 +247,36 @@ async def _transition(session: Db, bot_id: int, action: str, user_id: int, ip: s
     audit(session, user_id, f"bot.{action}", f"bot:{bot.id}", ip, f"{bot.status}->{to}")
     bot.status = to
     await session.commit()
+    await control.bot_command(state, bot.id, user_id, action)
     return _out(bot, await _latest(session, bot))
 
 
 @router.post("/{bot_id}/start", response_model=BotOut, responses=_RUN)
-async def start_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+async def start_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp, state: State) -> BotOut:
     """Ask for the bot to run (from stopped or paused)."""
-    return await _transition(session, bot_id, "start", user.id, ip)
+    return await _transition(session, state, bot_id, "start", user.id, ip)
 
 
 @router.post("/{bot_id}/pause", response_model=BotOut, responses=_RUN)
-async def pause_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+async def pause_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp, state: State) -> BotOut:
     """Ask for a running bot to pause (from running)."""
-    return await _transition(session, bot_id, "pause", user.id, ip)
+    return await _transition(session, state, bot_id, "pause", user.id, ip)
 
 
 @router.post("/{bot_id}/stop", response_model=BotOut, responses=_RUN)
-async def stop_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp) -> BotOut:
+async def stop_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp, state: State) -> BotOut:
     """Ask for a running or paused bot to stop."""
-    return await _transition(session, bot_id, "stop", user.id, ip)
+    return await _transition(session, state, bot_id, "stop", user.id, ip)
+
+
+@router.post("/{bot_id}/close", response_model=BotOut, responses=_404)
+async def close_bot(bot_id: Id, user: CurrentUser, session: Db, ip: ClientIp, state: State) -> BotOut:
+    """Emergency close, from any status: the engine cancels the bot's orders and sells (or buys back) its
+    whole position at market, whatever the kill switches and trading states say; the bot ends stopped."""
+    bot = await owned_bot(session, bot_id, user.id)
+    audit(session, user.id, "bot.close", f"bot:{bot.id}", ip, f"{bot.status}->stopped")
+    bot.status = "stopped"
+    bot.close_requested_at = dt.datetime.now(dt.UTC)
+    await session.commit()
+    await control.bot_command(state, bot.id, user.id, "close")
+    return _out(bot, await _latest(session, bot))

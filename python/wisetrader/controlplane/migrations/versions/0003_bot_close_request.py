@@ -1,0 +1,26 @@
+"""bot emergency-close request, for the engine to pick up
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-23 11:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("close_requested_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.drop_column("close_requested_at")
