@@ -14,11 +14,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
+from simutil import Rest, quiet_config
 from wisetrader.bots.model import core_args, parse_bot
 from wisetrader.engine import Market, OrderRouter
 from wisetrader.engine.bots import BotStrategy
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
+from wisetrader.engine.run import DEFAULT_BOTS
 from wisetrader.execution import ExecutorConfig, LiveExecutor
 from wisetrader.risk import AccountLimits, BotLimits, Instrument, RiskGate, RiskLimits
 from wisetrader.sim import SimExchange
@@ -171,3 +173,55 @@ async def test_pause_resume_and_close_a_grid_bot_on_the_simulator() -> None:
         assert Decimal(state["base_balance"]) == 0
         with pytest.raises(ValueError, match="only close is accepted"):
             strategy.command("binance", "BTCUSDT", 1, "resume", time.time_ns())
+
+
+async def test_a_take_profit_replacement_waits_until_the_replaced_one_is_gone() -> None:
+    """On a live venue the take profit being replaced can trade before its cancel lands: the
+    replacement, sized without that trade, must not be sent; the bot re-sizes on the late fill."""
+    spec = dict(DEFAULT_BOTS[1], fee_rate="0", max_safety_orders=1, max_active_safety_orders=1)
+    kind, instrument, bot_spec = core_args(parse_bot(spec))
+    config = quiet_config(maker_fee=Decimal(0), taker_fee=Decimal(0))
+    async with SimExchange(config) as sim, aiohttp.ClientSession() as http:
+        other = Rest(http, sim.rest_url, key="keyb", secret="secretb")
+        # Exactly the deal's market buy (50 USDT), so that the counter orders below meet only the bot's.
+        await other.order(side="SELL", type="LIMIT", timeInForce="GTC", price="30000", quantity="0.00166")
+        gate = RiskGate(RiskLimits())
+        gate.add_instrument(Instrument("binance", "BTCUSDT", BTC.tick_size, BTC.step_size))
+        gate.add_account("a", "binance")
+        executor = LiveExecutor(
+            ExecutorConfig(
+                venue="binance", account="a", api_key="keya", secret="secreta", rest_base=sim.rest_url
+            )
+        )
+        await executor.start()
+        markets = {("binance", "BTCUSDT"): BTC}
+        strategy = BotStrategy("a", markets)
+        strategy.add_bot("binance", "BTCUSDT", 1, kind, instrument, bot_spec)
+        router = OrderRouter(gate, {"a": executor}, markets)
+        strategy.router = router
+        engine = Engine(router, strategy)
+        try:
+            bid, ask = 2_999_999, 3_000_000
+            gate.on_book("binance", "BTCUSDT", bid, ask)
+            engine._submit(strategy.on_top("binance", "BTCUSDT", bid, ask, 1))  # the deal's market buy
+            await router.drain()
+            tp1, so = (
+                next(o for o in sim.exchange.orders.values() if o.client_id.startswith(f"W1{leg}"))
+                for leg in ("T", "D")
+            )
+            # Both trade on the venue before the engine hears of either (maker fills come by reconciliation).
+            for order in (so, tp1):
+                side = "SELL" if order.book_order.side.value == "BUY" else "BUY"
+                qty = f"{order.book_order.qty * BTC.step_size}"
+                await other.order(side=side, type="LIMIT", timeInForce="IOC", price=order.price, quantity=qty)
+            await executor.reconcile(["BTC/USDT"])
+            await router.drain()
+        finally:
+            await executor.close()
+        mine = [o for o in sim.exchange.orders.values() if o.account == "a"]
+        take_profits = [o for o in mine if o.client_id.startswith("W1T")]
+        # One replacement reached the venue, sized for what is left (the safety order), never a second
+        # one for the whole position; and nothing was sold twice.
+        assert [o.status for o in take_profits] == ["FILLED", "NEW"], take_profits
+        assert take_profits[1].book_order.qty == so.book_order.qty
+        assert strategy.waiting == {} and strategy.gone == {}

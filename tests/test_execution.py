@@ -206,6 +206,25 @@ async def test_cancel_after_a_partial_fill_keeps_the_filled_quantity(
         await ex.close()
 
 
+async def test_a_cancel_asked_during_the_placement_waits_for_it(sim: SimExchange) -> None:
+    import asyncio
+
+    ex = await _executor(sim)
+    sim.config.faults.ack_delay_s = 0.5  # the order is live at once, its answer comes late
+    try:
+        placing = asyncio.create_task(ex.place(buy("wtP1")))
+        await asyncio.sleep(0)  # the placement is under way
+        cancelling = asyncio.create_task(ex.cancel("wtP1"))
+        await asyncio.sleep(0.25)
+        # Sent now, the cancel could overtake the order on its way and miss it: it waits instead.
+        assert not cancelling.done() and _on_venue(sim, "wtP1") == ["NEW"]
+        order = await cancelling
+        assert order.state is OrderState.CANCELED and _on_venue(sim, "wtP1") == ["CANCELED"]
+        assert (await placing) is order and order.state is OrderState.CANCELED
+    finally:
+        await ex.close()
+
+
 async def test_cancel_of_an_order_filled_meanwhile_settles_as_filled(
     sim: SimExchange, http: aiohttp.ClientSession, venue: str
 ) -> None:

@@ -286,14 +286,20 @@ async def test_timeout_after_accept_and_delayed_ack(quiet: SimExchange, http: ai
     assert status == 200 and ack["clientOrderId"] == "late1"
 
 
-async def test_partial_fill_fault_caps_each_match(quiet: SimExchange, http: aiohttp.ClientSession) -> None:
-    quiet.config.faults.partial_fill_lots = 1000  # 0.01 BTC per match
+async def test_partial_fill_fault_caps_each_trade(quiet: SimExchange, http: aiohttp.ClientSession) -> None:
+    quiet.config.faults.partial_fill_lots = 1000  # 0.01 BTC per trade
     a, c = Rest(http, quiet.rest_url), Rest(http, quiet.rest_url, key="keyc", secret="secretc")
     _, bid, _ = await a.order(side="BUY", type="LIMIT", timeInForce="GTC", price="30000", quantity="0.05")
-    _, sell, _ = await c.order(side="SELL", type="LIMIT", timeInForce="IOC", price="30000", quantity="0.05")
-    assert (sell["status"], sell["executedQty"]) == ("EXPIRED", "0.01000000")
+    _, sell, _ = await c.order(side="SELL", type="LIMIT", timeInForce="GTC", price="29999", quantity="0.03")
+    # The taker goes on trade by trade against the capped bid, and does not rest across it.
+    assert (sell["status"], sell["executedQty"]) == ("FILLED", "0.03000000")
+    assert [f["qty"] for f in sell["fills"]] == ["0.01000000"] * 3
     _, q, _ = await a.call("GET", "/api/v3/order", symbol="BTCUSDT", orderId=bid["orderId"])
-    assert (q["status"], q["executedQty"]) == ("PARTIALLY_FILLED", "0.01000000")
+    assert (q["status"], q["executedQty"]) == ("PARTIALLY_FILLED", "0.03000000")
+    _, trades, _ = await a.call("GET", "/api/v3/myTrades", symbol="BTCUSDT")
+    assert [t["qty"] for t in trades] == ["0.01000000"] * 3
+    _, depth, _ = await a.call("GET", "/api/v3/depth", signed=False, symbol="BTCUSDT", limit=5)
+    assert depth["bids"] == [["30000.00000000", "0.02000000"]] and depth["asks"] == []
 
 
 async def test_snapshot_delay_dropped_duplicated_frames_and_disconnects(http: aiohttp.ClientSession) -> None:

@@ -308,13 +308,16 @@ async def test_v5_faults_rate_limits_lost_answers_and_partial_fills(
         "POST", "/v5/order/cancel", category="spot", symbol="BTCUSDT", orderLinkId="lost1"
     )
     assert body["retCode"] == 0
-    # Partial fills: a resting order placed now fills at most partial_fill_lots per match.
+    # Partial fills: a resting order placed now fills in trades of at most partial_fill_lots.
     faults.partial_fill_lots = 100  # 0.001 BTC
     _, body = await okx.order(side="buy", sz="0.01", px="30000", clOrdId="part1")
     assert body["code"] == "0"
-    await Rest(http, sim.rest_url, "keyb", "secretb").order(side="SELL", type="MARKET", quantity="0.01")
+    _, sold, _ = await Rest(http, sim.rest_url, "keyb", "secretb").order(
+        side="SELL", type="MARKET", quantity="0.003"
+    )
+    assert [f["qty"] for f in sold["fills"]] == ["0.00100000"] * 3
     _, body = await okx.call("GET", "/api/v5/trade/order", instId="BTC-USDT", clOrdId="part1")
-    assert (body["data"][0]["state"], body["data"][0]["accFillSz"]) == ("partially_filled", "0.001")
+    assert (body["data"][0]["state"], body["data"][0]["accFillSz"]) == ("partially_filled", "0.003")
 
 
 async def test_okx_ack_delay_the_order_is_live_before_its_answer(

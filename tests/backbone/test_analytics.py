@@ -201,6 +201,15 @@ def test_empty_ledger_has_empty_curve_and_no_ratios() -> None:
     assert m.max_drawdown.absolute == 0
 
 
+def test_a_gain_over_seconds_has_no_cagr_instead_of_overflowing() -> None:
+    # 10 % in two seconds, annualized, is beyond a float: reported as no CAGR, the rest still computed.
+    second = 10**9
+    fills = [fill(1, T0, "buy", "1", "100", "0"), fill(2, T0 + 2 * second, "sell", "1", "200", "0")]
+    m = compute(build_ledger(to_arrow(Fill, fills)), 1000.0)
+    assert m.cagr is None and m.calmar is None
+    assert m.total_return == pytest.approx(0.1) and m.trades == 1
+
+
 prices = st.integers(min_value=100, max_value=100_000).map(lambda c: D(c) / 100)
 quantities = st.integers(min_value=1, max_value=5_000).map(lambda m: D(m) / 1000)
 fill_specs = st.lists(

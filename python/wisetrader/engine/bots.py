@@ -6,9 +6,8 @@ lots) become router intents and cancels; order updates and fills go back to it.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -42,7 +41,10 @@ class BotStrategy:
         self.router: OrderRouter | None = None
         self.fill_outcomes: dict[str, int] = {}
         self.accounts: dict[int, str] = {}  # bots that trade on another account than ``account``
-        self._tasks: set[asyncio.Task[TrackedOrder]] = set()
+        self.waiting: dict[str, Intent] = {}  # replacements by the order they replace, until it is gone
+        self.gone: dict[str, TrackedOrder] = {}  # replaced orders that are terminal, fills still to come
+        # Where intents made outside a callback go (the engine's submit; set by ``Engine``).
+        self.send: Callable[[Sequence[Intent]], None] | None = None
 
     def add_bot(
         self,
@@ -62,37 +64,76 @@ class BotStrategy:
         engine.add_bot(bot_id, kind, spec_json)
 
     def _convert(self, venue: str, symbol: str, intents: list[_Intent]) -> list[Intent]:
+        """The core's intents as router intents; a replacement waits until the order it replaces is gone.
+
+        On a live venue the order being replaced can trade until its cancel lands; placed at once, the
+        replacement (sized without those trades) could trade too, and the bot would sell twice.
+        """
         out = []
         for it in intents:
-            if it["action"] in ("cancel", "replace") and it["replaces"] is not None:
-                self._cancel(it["replaces"])
-            elif it["action"] == "cancel":
-                self._cancel(it["client_id"])
-            if it["action"] in ("place", "replace"):
+            action = it["action"]
+            target = it["replaces"] if action == "replace" else None
+            if action == "cancel":
+                target = it["replaces"] if it["replaces"] is not None else it["client_id"]
+            blocker = None if target is None else self._cancel(target)
+            if action in ("place", "replace"):
                 price = None if it["order_type"] == "market" else it["price_ticks"]
-                out.append(
-                    Intent(
-                        self.accounts.get(it["bot"], self.account),
-                        str(it["bot"]),
-                        venue,
-                        symbol,
-                        it["side"],
-                        it["qty_lots"],
-                        price,
-                        it["client_id"],
-                        # The market order of a user's emergency close passes the gate's states and
-                        # budgets (the instrument filters still apply).
-                        emergency=it["reason"] == "manual_close",
-                    )
+                intent = Intent(
+                    self.accounts.get(it["bot"], self.account),
+                    str(it["bot"]),
+                    venue,
+                    symbol,
+                    it["side"],
+                    it["qty_lots"],
+                    price,
+                    it["client_id"],
+                    # The market order of a user's emergency close passes the gate's states and
+                    # budgets (the instrument filters still apply).
+                    emergency=it["reason"] == "manual_close",
                 )
+                if blocker is None:
+                    out.append(intent)
+                else:
+                    self.waiting[blocker] = intent
         return out
 
-    def _cancel(self, client_id: str) -> None:
+    def _cancel(self, client_id: str) -> str | None:
+        """Cancel ``client_id``; returns the order a replacement of it must wait for (None: none)."""
+        for blocker, intent in list(self.waiting.items()):
+            if intent.client_id == client_id:  # never sent: forget it, and tell its bot it is gone
+                del self.waiting[blocker]
+                self._tell(intent, client_id, "cancelled")
+                return blocker
         router = self.router
-        if router is not None and client_id in router.intents:
-            task = asyncio.get_running_loop().create_task(router.cancel(client_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if router is None or client_id not in router.intents:
+            return None
+        router.cancel_soon(client_id, then=self._release)
+        return client_id
+
+    def _release(self, order: TrackedOrder) -> None:
+        """Once a replaced order is terminal and its bot has every fill of it, send the replacement."""
+        intent = self.waiting.get(order.client_id)
+        router = self.router
+        if intent is None or router is None or not order.state.terminal:
+            return
+        market = self.markets[(intent.venue, intent.symbol)]
+        if router.filled_lots.get(order.client_id, 0) < market.lots(order.filled):
+            self.gone[order.client_id] = order
+            return  # fills still to come (reconciliation): the bot re-sizes on them, then this runs again
+        del self.waiting[order.client_id]
+        self.gone.pop(order.client_id, None)
+        self._send([intent])
+
+    def _tell(self, intent: Intent, client_id: str, status: str) -> None:
+        _, intents = self.engines[(intent.venue, intent.symbol)].on_update(client_id, status, 0)
+        self._send(self._convert(intent.venue, intent.symbol, intents))
+
+    def _send(self, intents: Sequence[Intent]) -> None:
+        if self.send is not None:
+            self.send(intents)
+        elif self.router is not None:
+            for intent in intents:
+                self.router.submit(intent)
 
     # ---- Strategy ------------------------------------------------------------------------------------
     def on_top(self, venue: str, symbol: str, bid: int, ask: int, ts_ns: int) -> list[Intent]:
@@ -146,7 +187,11 @@ class BotStrategy:
             fill.ts_ns,
         )
         self.fill_outcomes[outcome] = self.fill_outcomes.get(outcome, 0) + 1
-        return self._convert(intent.venue, intent.symbol, intents)
+        out = self._convert(intent.venue, intent.symbol, intents)
+        gone = self.gone.get(fill.client_id)
+        if gone is not None:  # a replaced order's late fill: its replacement may go now
+            self._release(gone)
+        return out
 
     # ---- bots coming and going at run time (the control plane) --------------------------------------
     def remove_bot(self, venue: str, symbol: str, bot_id: int) -> bool:

@@ -51,6 +51,7 @@ class Engine:
         self.strategy = strategy
         self.latency = LatencyLog()
         self.rejected = 0
+        self.crossed_tops = 0  # tops with bid >= ask: a broken book, kept from the strategy
         # Set at shutdown: the strategy still hears of order updates and fills, but sends nothing more.
         self.halted = False
         # Told of every top-of-book change before the strategy (paper venues match against it).
@@ -58,6 +59,8 @@ class Engine:
         listener = router.listener
         self._downstream = listener
         router.listener = self
+        if hasattr(strategy, "send"):  # a strategy that sends intents on its own sends them through here
+            strategy.send = self._submit
 
     def changes_handler(self, venue: str) -> Callable[[Changes], None]:
         """The ``on_changes`` callback of a :class:`MarketFeed` for ``venue``."""
@@ -66,6 +69,9 @@ class Engine:
             gate = self.router.gate
             for recv_ns, symbol, _uid, bid, _bq, ask, _aq in changes.tops:
                 if bid is None or ask is None:
+                    continue
+                if bid >= ask:
+                    self.crossed_tops += 1
                     continue
                 gate.on_book(venue, symbol, bid, ask)
                 for listener in self.top_listeners:

@@ -19,6 +19,10 @@ from wisetrader.venues import VenueProtocol
 CORE_VENUES = {"binance": "binance-spot", "bybit": "bybit-spot", "okx": "okx"}
 
 
+# The core's counters that tell how the books fared (see ``MarketData.counters``).
+_BOOK_COUNTERS = ("frames", "applied", "snapshots", "snapshots_too_old", "buffered", "skipped_stale", "gaps")
+
+
 @dataclass(frozen=True, slots=True)
 class FeedInstrument:
     symbol: str  # as the venue writes it in payloads: BTCUSDT (Binance, Bybit), BTC-USDT (OKX)
@@ -52,10 +56,23 @@ class MarketFeed:
         self._pending: set[str] = set()  # symbols with a snapshot or resubscribe under way
         self._tasks: set[asyncio.Task[None]] = set()
         self.snapshot_failures = 0
+        self.resyncs: dict[str, int] = {}  # snapshots/resubscribes served for the core, by its reason
         self._was_connected = False
 
     async def run(self) -> None:
         await self.session.run()
+
+    def stats(self) -> dict[str, object]:
+        """Feed health in one dict: connection, resyncs by reason, and the core's book counters."""
+        health, book = self.session.health, self.md.counters()
+        return {
+            "connects": health.connects,
+            "reconnects": dict(health.reconnects),
+            "data_frames": health.data_frames,
+            "resyncs": dict(self.resyncs),
+            "snapshot_failures": self.snapshot_failures,
+            "book": {k: book[k] for k in _BOOK_COUNTERS},
+        }
 
     def stop(self) -> None:
         self.session.stop()
@@ -77,10 +94,11 @@ class MarketFeed:
     def _publish(self, changes: Changes) -> None:
         requests = changes.requests
         self.on_changes(changes)
-        for _, symbol, kind, _reason in requests:
+        for _, symbol, kind, reason in requests:
             if symbol in self._pending:
                 continue
             self._pending.add(symbol)
+            self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
             work = self._snapshot(symbol) if kind == "snapshot" else self._resubscribe(symbol)
             task = asyncio.get_running_loop().create_task(work)
             self._tasks.add(task)

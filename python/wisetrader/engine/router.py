@@ -8,10 +8,10 @@ gate's exposure in step with the venue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from wisetrader.execution import Fill, OrderRequest, TrackedOrder
 from wisetrader.risk import Decision, Intent, RiskGate
@@ -102,7 +102,7 @@ class OrderRouter:
         self.by_unified = {(m.venue, m.unified): m for m in markets.values()}
         self.listener = listener
         self.intents: dict[str, Intent] = {}  # by client order id
-        self.tasks: set[asyncio.Task[TrackedOrder]] = set()  # placements handed out, not yet answered
+        self.tasks: set[asyncio.Task[TrackedOrder]] = set()  # placements and cancels not yet answered
         self.filled_lots: dict[str, int] = {}
         for executor in executors.values():
             executor.on_update = self.order_update
@@ -126,16 +126,30 @@ class OrderRouter:
         )
         self.intents[intent.client_id] = intent
         self.gate.on_order_accepted(intent)
-        task = asyncio.get_running_loop().create_task(self.executors[intent.account].place(request))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._track(self.executors[intent.account].place(request))
         return decision
 
     async def cancel(self, client_id: str) -> TrackedOrder:
         return await self.executors[self.intents[client_id].account].cancel(client_id)
 
+    def cancel_soon(self, client_id: str, then: Callable[[TrackedOrder], None] | None = None) -> None:
+        """Cancel without waiting (from synchronous code), then ``then(order)``; :meth:`drain` waits."""
+
+        async def cancel() -> TrackedOrder:
+            order = await self.cancel(client_id)
+            if then is not None:
+                then(order)
+            return order
+
+        self._track(cancel())
+
+    def _track(self, work: Coroutine[Any, Any, TrackedOrder]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     async def drain(self) -> None:
-        """Wait for every placement handed out so far."""
+        """Wait for every placement and cancel handed out so far."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 

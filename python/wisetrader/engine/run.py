@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from ccxt.base import errors as ccxt_errors
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -49,7 +50,8 @@ from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
 from wisetrader.engine.publisher import BusPublisher
 from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.events import Family
-from wisetrader.execution import ExecutorConfig, LiveExecutor
+from wisetrader.execution import AccountStopped, ExecutorConfig, LiveExecutor
+from wisetrader.execution.live import RateLimited
 from wisetrader.execution.paper import PaperExecutor
 from wisetrader.feeds import FeedHealth
 from wisetrader.risk import Instrument, RiskGate
@@ -83,6 +85,7 @@ class RunResult:
     store: Store
     bot_pnl: dict[str, Decimal]  # each bot's realized P&L as the core computed it
     capital: Decimal = Decimal(0)  # what the report's returns are computed on
+    sim: SimExchange | None = None  # the in-process simulator, stopped: its records stay readable
 
 
 def _gate(plan: RunPlan) -> RiskGate:
@@ -139,6 +142,14 @@ async def _stop_orders(
             await asyncio.wait_for(asyncio.gather(*cancels, return_exceptions=True), timeout_s)
     left = [o.client_id for o in open_orders if not o.state.terminal]
     return {"orders": policy, "open_at_stop": len(open_orders), "left_open": len(left)}
+
+
+async def _last_fills(live: dict[str, LiveExecutor], traded: dict[str, list[str]], timeout_s: float) -> None:
+    """One last reconciliation per account: the fills since the previous one reach the bots and the store
+    (an account the venue has stopped, or one that does not answer in time, is left as it is)."""
+    for name, executor in live.items():
+        with contextlib.suppress(ccxt_errors.BaseError, AccountStopped, RateLimited, TimeoutError):
+            await asyncio.wait_for(executor.reconcile(traded[name]), timeout_s)
 
 
 async def run(
@@ -249,8 +260,11 @@ async def _run(
             )
         )
         tasks: list[asyncio.Task[None]] = []
+        traded: dict[str, list[str]] = {}  # each live account's symbols (ccxt's names)
         for name, executor in live.items():
-            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
+            unified = traded[name] = sorted(
+                {markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name}
+            )
             # Every second on the simulator (free); on a real venue each round costs request weight.
             sim_venue = plan.venues[executor.config.venue].network == "sim"
             interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
@@ -303,6 +317,7 @@ async def _run(
                 "orders": len(orders),
                 "fills": sum(len(o.fills) for o in orders),
                 "risk_rejections": sum(gate.rejections.values()),
+                "feeds": {name: feed.stats() for name, feed in feeds.items()},
                 "events": publisher.published,
                 "stored_rows": writer.stats.rows,
             }
@@ -344,6 +359,9 @@ async def _run(
             shutdown = await _stop_orders(
                 engine, executors, config.shutdown.orders, config.shutdown.timeout_s
             )
+            if sim is not None:
+                sim.running = False  # the simulated market stops with the run
+            await _last_fills(live, traded, config.shutdown.timeout_s)
             await publisher.close()
             await backbone.flush()
         states = bot_states()
@@ -355,6 +373,9 @@ async def _run(
             "risk_rejections": {r.value: n for r, n in gate.rejections.items()},
             "events_published": publisher.published,
             "shutdown": shutdown,
+            "feeds": {name: feed.stats() for name, feed in feeds.items()},
+            "crossed_tops": engine.crossed_tops,
+            "executors": {name: executor.stats.as_dict() for name, executor in live.items()},
             "store": {"dsn": store.dsn, "database": store.database, **writer.stats.as_dict()},
             "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
             if engine.latency.samples
@@ -362,7 +383,7 @@ async def _run(
         }
     await bus.close()
     pnl = {i: Decimal(st["realized_pnl"]) for i, st in states.items()}
-    return RunResult(summary, store, pnl, plan.capital)
+    return RunResult(summary, store, pnl, plan.capital, sim)
 
 
 def _book_name(plan: RunPlan, venue: str, symbol: str) -> str:

@@ -16,7 +16,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ccxt.async_support as ccxt_async
@@ -54,6 +54,10 @@ class ExecutorConfig:
     retry_backoff_s: float = 0.2
     request_timeout_s: float = 10.0
     max_rate_wait_s: float = 30.0  # wait out a 429 up to this long, else fail the call
+    # Requests in flight at once. When a 429 or 418 comes back, the others in flight were sent before we
+    # knew; a venue bans a client that keeps sending during the back-off (the simulator at the 3rd), so
+    # this stays small: a burst of orders is sent in pairs, and a 429 is followed by at most one request.
+    max_in_flight: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,23 @@ class ReconcileReport:
     settled: list[str] = field(default_factory=list)  # in flight or open here, settled from the venue
     lost: list[str] = field(default_factory=list)  # in flight here, unknown to the venue: may be resent
     new_fills: int = 0
+
+
+@dataclass
+class ExecutorStats:
+    """Running counters of one executor (the run summary and metrics report them)."""
+
+    requests: int = 0  # sent to the venue
+    backoffs_429: int = 0  # 429 answers: the account paused for Retry-After
+    account_stops: int = 0  # 418 answers: the account stopped until the ban ends
+    refused_stopped: int = 0  # calls not sent because the account was stopped
+    answers_lost: int = 0  # placements answered by a timeout, 5xx or lost connection: outcome unknown
+    in_flight_settled: int = 0  # orders of unknown outcome settled from the venue (query or reconciliation)
+    reconcile_settled: int = 0  # ... of which by the reconciliation loop
+    lost: int = 0  # in flight here, unknown to the venue
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
 
 
 _STATUS = {
@@ -141,9 +162,15 @@ class LiveExecutor:
         self.seen_trades: set[str] = set()
         self.paused_until = 0.0  # 429 back-off
         self.stopped_until = 0.0  # 418 ban
-        self.requests = 0
+        self.stats = ExecutorStats()
+        self.placing: dict[str, asyncio.Event] = {}  # placements under way, set when they return
+        self._in_flight = asyncio.Semaphore(config.max_in_flight)
         self.ex: Any = None
         self.dialect = _DIALECTS.get(config.venue, _DIALECTS["binance"])
+
+    @property
+    def requests(self) -> int:
+        return self.stats.requests
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def build_client(self) -> Any:
@@ -184,16 +211,21 @@ class LiveExecutor:
 
     # ---- one request, with the venue's rate-limit answers honoured ------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async with self._in_flight:  # a back-off found here holds the others back too
+            return await self._call_now(fn, *args, **kwargs)
+
+    async def _call_now(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         while True:
             now = time.monotonic()
             if now < self.stopped_until:
+                self.stats.refused_stopped += 1
                 raise AccountStopped(self.stopped_until)
             if now < self.paused_until:
                 wait = self.paused_until - now
                 if wait > self.config.max_rate_wait_s:
                     raise RateLimited(f"backing off for {wait:.0f} s after a 429")
                 await asyncio.sleep(wait)
-            self.requests += 1
+            self.stats.requests += 1
             try:
                 return await fn(*args, **kwargs)
             except (ccxt_errors.DDoSProtection, ccxt_errors.RateLimitExceeded) as e:
@@ -201,8 +233,10 @@ class LiveExecutor:
                 # RateLimitExceeded. Either way the request was refused before it did anything.
                 retry_after = self._retry_after()
                 if _BANNED.search(str(e)):
+                    self.stats.account_stops += 1
                     self.stopped_until = time.monotonic() + max(retry_after, 60.0)
                     raise AccountStopped(self.stopped_until, str(e)[:200]) from e
+                self.stats.backoffs_429 += 1
                 self.paused_until = time.monotonic() + max(retry_after, self.config.retry_backoff_s)
 
     def _retry_after(self) -> float:
@@ -310,6 +344,14 @@ class LiveExecutor:
             req.client_id, self.config.account, req.symbol, req.side, req.qty, req.price, bot_id=req.bot_id
         )
         self.orders[req.client_id] = order
+        placed = self.placing[req.client_id] = asyncio.Event()
+        try:
+            return await self._place(order, req)
+        finally:
+            del self.placing[req.client_id]
+            placed.set()
+
+    async def _place(self, order: TrackedOrder, req: OrderRequest) -> TrackedOrder:
         params: dict[str, Any] = {"clientOrderId": req.client_id}
         if self.config.venue == "binance":
             params["newOrderRespType"] = "FULL"  # the fills come with the answer
@@ -331,11 +373,15 @@ class LiveExecutor:
                     return order
                 return self._reject(order, e)
             except ccxt_errors.NetworkError as e:  # timeout, 5xx, connection lost: outcome unknown
-                order.state, order.error = OrderState.IN_FLIGHT, f"{type(e).__name__}: {str(e)[:200]}"
+                self.stats.answers_lost += 1
+                order.error = f"{type(e).__name__}: {str(e)[:200]}"
+                if order.state is not OrderState.IN_FLIGHT:
+                    return order  # the reconciler settled it while the answer was pending
                 found = await self._resolve(order)
                 if found is None:
                     return order  # still unknown: the reconciler settles it
                 if found:
+                    self.stats.in_flight_settled += 1
                     return order
                 if attempt + 1 < self.config.max_attempts:
                     await asyncio.sleep(self.config.retry_backoff_s * 2**attempt)
@@ -360,6 +406,9 @@ class LiveExecutor:
     async def cancel(self, client_id: str) -> TrackedOrder:
         """Cancel by client id. Idempotent: a cancelled, filled or unknown order is simply reported."""
         order = self.orders[client_id]
+        placing = self.placing.get(client_id)
+        if placing is not None:  # sent now, the cancel could overtake the order and miss it
+            await placing.wait()
         if order.state.terminal:
             return order
         for attempt in range(self.config.max_attempts):
@@ -406,6 +455,7 @@ class LiveExecutor:
                     self._apply(tracked, remote)
                     if was is OrderState.IN_FLIGHT:
                         report.settled.append(cid)
+                        self._settled_by_reconcile()
                 elif not is_ours(cid):
                     report.foreign.append(cid)
                 elif expected is not None and expected(cid):
@@ -431,18 +481,28 @@ class LiveExecutor:
             for order in list(self.orders.values()):
                 if order.symbol != symbol or order.state.terminal or order.client_id in on_venue:
                     continue
+                was = order.state
                 found = await self._resolve(order)
+                if found is False and order.client_id in self.placing:
+                    continue  # its placement is still under way: not there yet is not lost
                 if found is False:
                     order.state, order.error = OrderState.REJECTED, "never reached the venue"
+                    self.stats.lost += 1
                     self._emit(order)
                     report.lost.append(order.client_id)
                 elif found:
                     report.settled.append(order.client_id)
+                    if was is OrderState.IN_FLIGHT:
+                        self._settled_by_reconcile()
             for trade in await self._call(self.ex.fetch_my_trades, symbol):
                 owner = self.by_venue_id.get(str(trade.get("order")))
                 if owner is not None and self._fill(self.orders[owner], trade):
                     report.new_fills += 1
         return report
+
+    def _settled_by_reconcile(self) -> None:
+        self.stats.in_flight_settled += 1
+        self.stats.reconcile_settled += 1
 
     async def reconcile_forever(
         self, symbols: list[str], interval_s: float, expected: Callable[[str], bool] | None = None

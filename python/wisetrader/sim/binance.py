@@ -178,12 +178,25 @@ class AccountRate:
 
 
 @dataclass
+class RestStats:
+    """What the REST API saw: the venue's view of its clients (what tests check a client against)."""
+
+    requests: dict[str, int] = field(default_factory=dict)  # by "METHOD /path"
+    new_orders: int = 0  # accepted into the book
+    answered_429: int = 0
+    answered_418: int = 0
+    in_backoff: int = 0  # requests that arrived during a 429 back-off (a few of them earn a ban)
+    in_ban: int = 0  # requests that arrived while the IP was banned
+
+
+@dataclass
 class BinanceFront:
     config: SimConfig
     exchange: Exchange
     conns: set[Conn] = field(default_factory=set)
     ips: dict[str, IpState] = field(default_factory=dict)
     rates: dict[str, AccountRate] = field(default_factory=dict)
+    stats: RestStats = field(default_factory=RestStats)
 
     def __post_init__(self) -> None:
         self.exchange.listeners.append(self.on_event)
@@ -353,8 +366,12 @@ class BinanceFront:
         if minute != state.window:
             state.window, state.weight = minute, 0
         limits, faults = self.config.limits, self.config.faults
+        stats = self.stats
+        name = f"{request.method} {request.path}"
+        stats.requests[name] = stats.requests.get(name, 0) + 1
 
         def ban() -> web.Response:
+            stats.answered_418 += 1
             state.ban_until = max(state.ban_until, now + limits.ban_s)
             until = int(state.ban_until * 1000)
             return _error(
@@ -362,6 +379,7 @@ class BinanceFront:
             )
 
         def too_many() -> web.Response:
+            stats.answered_429 += 1
             state.retry_until = now + limits.retry_after_s
             state.in_429 = 0
             return _error(
@@ -371,22 +389,26 @@ class BinanceFront:
                 {"Retry-After": str(limits.retry_after_s)},
             )
 
+        armed = stats.new_orders >= faults.rest_faults_after_orders
         if state.ban_until > now:
+            stats.in_ban += 1
             return ban(), {}
-        if faults.force_418 > 0:
+        if armed and faults.force_418 > 0:
             faults.force_418 -= 1
             return ban(), {}
         if state.retry_until > now:
+            stats.in_backoff += 1
             state.in_429 += 1
             if state.in_429 >= limits.requests_in_429_before_ban:
                 return ban(), {}
+            stats.answered_429 += 1
             return _error(
                 -1003,
                 _429_MSG.format(limit=limits.weight_per_minute),
                 429,
                 {"Retry-After": str(int(state.retry_until - now) + 1)},
             ), {}
-        if faults.force_429 > 0:
+        if armed and faults.force_429 > 0:
             faults.force_429 -= 1
             return too_many(), {}
         state.weight += weight
@@ -574,6 +596,7 @@ class BinanceFront:
             account, params = await self._signed(request)
             counts = self._count_order(account)
             user = self.exchange.place_order(account, params)
+            self.stats.new_orders += 1
             spec = self.exchange.markets[user.symbol].spec
             faults = self.config.faults
             if faults.fail_after_accept > 0:

@@ -80,12 +80,14 @@ class FaultSpec(BaseModel):
     snapshot_delay_s: float = 0.0  # REST depth snapshots answer this late
     force_429: int = 0  # the next N REST requests get 429 with Retry-After
     force_418: int = 0  # the next N REST requests get 418 (IP banned)
+    # Binance: force_429/force_418 wait until this many new orders were accepted (a mid-session limit).
+    rest_faults_after_orders: int = 0
     fail_after_accept: int = 0  # the next N new orders are placed, then answered with a failure
     fail_mode: Literal["5xx", "timeout"] = "5xx"
     outage_after_fail: int = 0  # after each lost answer, the next N REST requests get a gateway 503 too
     timeout_s: float = 30.0  # how long a "timeout" answer hangs
     ack_delay_s: float = 0.0  # new orders are placed at once but acknowledged this late
-    partial_fill_lots: int = 0  # resting user orders fill at most this many lots per match (0: no cap)
+    partial_fill_lots: int = 0  # resting user orders fill in trades of at most this many lots (0: no cap)
 
 
 class LimitSpec(BaseModel):

@@ -31,7 +31,7 @@ class Order:
     price: int  # ticks
     qty: int  # lots
     filled: int = 0
-    max_fill_per_match: int = 0  # > 0 caps each match (fault injection: partial fills)
+    max_fill_per_match: int = 0  # > 0 caps each trade against it (fault injection: partial fills)
 
     @property
     def remaining(self) -> int:
@@ -135,14 +135,13 @@ class OrderBook:
             taker.filled += qty
             matches.append(Match(maker=maker, taker=taker, price=price, qty=qty))
             self.touched.add((maker.side, price))
+            # A capped maker stays at the head of its queue: the taker goes on with it trade by trade
+            # (several fills of one order), and never rests across it (the book never crosses).
             if maker.remaining == 0:
                 queue.popleft()
                 del self.orders[maker.order_id]
                 if not queue:
                     book.drop(price)
-            elif maker.max_fill_per_match > 0:
-                # A capped partial fill keeps its place; the next taker continues it.
-                break
         return matches
 
     def rest(self, order: Order) -> None:

@@ -939,9 +939,9 @@ impl DcaBot {
             Reason::DealStart,
         );
         if placed.is_some() {
+            // The position and its cost carry over: dust below one lot, and on a live venue fills
+            // of the last deal's safety orders that traded before their cancel landed.
             self.status = DealStatus::Opening;
-            self.position = Decimal::ZERO;
-            self.cost = Decimal::ZERO;
             self.base_quote = Decimal::ZERO;
             self.base_qty = Decimal::ZERO;
             self.deal_pnl = Decimal::ZERO;
@@ -1270,21 +1270,30 @@ impl DcaBot {
                 }
             }
             Leg::TakeProfit => {
-                if done {
+                // Not a current target: a take profit being replaced filled before its cancel
+                // landed (a live venue), so the live targets are sized for the position before.
+                let current = self.tp_orders.contains(&fill.client_id);
+                if done && current {
                     self.tp_orders.retain(|id| id != &fill.client_id);
                     self.tp_steps_filled += 1;
                     if self.spec.sl_to_breakeven {
                         self.breakeven = true;
                     }
                 }
-                if inst.qty_lots(self.position).unwrap_or(0) == 0
-                    || (done && self.tp_orders.is_empty())
+                if inst.qty_lots(self.position).unwrap_or(0) <= 0
+                    || (done && current && self.tp_orders.is_empty())
                 {
                     let ids: Vec<String> = self.desk.orders.keys().cloned().collect();
                     for id in &ids {
                         self.desk.cancel(out, id, Reason::DealClosed);
                     }
                     self.finish_deal(out);
+                } else if !current
+                    && self.status == DealStatus::Open
+                    && self.spec.trailing_deviation_pct.is_none()
+                    && self.spec.placement == Placement::Resting
+                {
+                    self.place_targets(inst, OrderType::Limit, Some(Reason::TakeProfitResize), out);
                 }
             }
             // A manual close ends in `drive_close`, once nothing is left on the venue.

@@ -360,6 +360,132 @@ fn dca_partial_fills_resize_the_take_profit() {
     assert_eq!(out[1].price_ticks, px("97.5"));
 }
 
+#[test]
+fn dca_safety_fill_after_the_deal_closed_is_carried_into_the_next_take_profit() {
+    // On a live venue a safety order can trade before the cancel sent at the deal's close lands.
+    let i = btc();
+    let mut e = engine_with(
+        &i,
+        vec![BotSpec::Dca(dca_spec(r#"{"max_active_safety_orders": 1}"#))],
+    );
+    let fill = |id: &str, cid: &str, side, p: &str, lots| Fill {
+        fill_id: id.into(),
+        client_id: cid.into(),
+        side,
+        price_ticks: px(p),
+        qty_lots: lots,
+        fee: Decimal::ZERO,
+        fee_asset: "USDT".into(),
+        ts_ns: 2,
+    };
+    let mut out = Vec::new();
+    e.on_top(px("99.99"), px("100"), 1, &mut out);
+    let bo = out[0].client_id.clone();
+    out.clear();
+    e.on_fill(&fill("f1", &bo, Side::Buy, "100", 10_000), &mut out);
+    let find = |out: &[Intent], r: Reason| out.iter().find(|x| x.reason == r).unwrap().clone();
+    let (tp, so) = (
+        find(&out, Reason::TakeProfit),
+        find(&out, Reason::SafetyOrder),
+    );
+    out.clear();
+    e.on_fill(
+        &fill("f2", &tp.client_id, Side::Sell, "101.5", 10_000),
+        &mut out,
+    );
+    assert!(out
+        .iter()
+        .any(|x| x.action == Action::Cancel && x.client_id == so.client_id));
+    // The safety order's fill arrives after the close: the bot holds it, and sells it with the next deal.
+    e.on_fill(
+        &fill("f3", &so.client_id, Side::Buy, "99", 20_202),
+        &mut out,
+    );
+    out.clear();
+    e.on_top(px("99.99"), px("100"), 3, &mut out);
+    let bo2 = find(&out, Reason::DealStart).client_id;
+    out.clear();
+    e.on_fill(&fill("f4", &bo2, Side::Buy, "100", 10_000), &mut out);
+    assert_eq!(find(&out, Reason::TakeProfit).qty_lots, 30_202);
+    match e.bot(1) {
+        Some(Bot::Dca(b)) => assert_eq!((b.position, b.cost), (d("0.30202"), d("29.99998"))),
+        _ => panic!("dca bot"),
+    }
+}
+
+#[test]
+fn dca_take_profit_that_fills_while_being_replaced_resizes_the_new_one() {
+    // On a live venue the cancel of a replaced take profit can arrive after it filled.
+    let i = btc();
+    let mut e = engine_with(
+        &i,
+        vec![BotSpec::Dca(dca_spec(r#"{"max_active_safety_orders": 1}"#))],
+    );
+    let mut out = Vec::new();
+    e.on_top(px("99.99"), px("100"), 1, &mut out);
+    let fill = |id: &str, cid: &str, side, p: &str, lots| Fill {
+        fill_id: id.into(),
+        client_id: cid.into(),
+        side,
+        price_ticks: px(p),
+        qty_lots: lots,
+        fee: Decimal::ZERO,
+        fee_asset: "USDT".into(),
+        ts_ns: 2,
+    };
+    let bo = out[0].client_id.clone();
+    out.clear();
+    e.on_fill(&fill("f1", &bo, Side::Buy, "100", 10_000), &mut out);
+    let find = |out: &[Intent], r: Reason| out.iter().find(|x| x.reason == r).unwrap().clone();
+    let (tp1, so) = (
+        find(&out, Reason::TakeProfit),
+        find(&out, Reason::SafetyOrder),
+    );
+    out.clear();
+    e.on_fill(
+        &fill("f2", &so.client_id, Side::Buy, "99", 20_202),
+        &mut out,
+    );
+    let tp2 = find(&out, Reason::TakeProfitResize);
+    assert_eq!(
+        (tp2.replaces.as_deref(), tp2.qty_lots),
+        (Some(tp1.client_id.as_str()), 30_202)
+    );
+    // The old take profit fills in full before its cancel: the new one is resized to what is left.
+    out.clear();
+    let outcome = e.on_fill(
+        &fill("f3", &tp1.client_id, Side::Sell, "101.5", 10_000),
+        &mut out,
+    );
+    assert_eq!(outcome, FillOutcome::Applied);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let tp3 = out[0].clone();
+    assert_eq!(
+        (
+            tp3.action,
+            tp3.reason,
+            tp3.replaces.as_deref(),
+            tp3.qty_lots
+        ),
+        (
+            Action::Replace,
+            Reason::TakeProfitResize,
+            Some(tp2.client_id.as_str()),
+            20_202
+        )
+    );
+    // The deal closes when the resized target fills; nothing was sold twice.
+    out.clear();
+    e.on_fill(
+        &fill("f4", &tp3.client_id, Side::Sell, "101", 20_202),
+        &mut out,
+    );
+    match e.bot(1) {
+        Some(Bot::Dca(b)) => assert_eq!((b.position, b.deals_closed), (d("0"), 1)),
+        _ => panic!("dca bot"),
+    }
+}
+
 /// Drive a session along a price path (one tick spread), returning every intent and fill.
 pub(super) fn run(s: &mut PaperSession, path: &[i64], t0: i64) -> (Vec<Intent>, Vec<Fill>) {
     let (mut intents, mut fills) = (Vec::new(), Vec::new());
