@@ -7,11 +7,13 @@ lots) become router intents and cancels; order updates and fills go back to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from wisetrader._core import BotEngine
+from wisetrader.engine.persistence import BotRecord
 from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.execution import Fill, OrderState, TrackedOrder
 from wisetrader.risk import Intent
@@ -41,6 +43,8 @@ class BotStrategy:
         self.router: OrderRouter | None = None
         self.fill_outcomes: dict[str, int] = {}
         self.accounts: dict[int, str] = {}  # bots that trade on another account than ``account``
+        self.bots: dict[int, BotRecord] = {}  # as added: what a state file is checked against
+        self.pending_cancels: set[str] = set()  # cancels asked for, not yet confirmed by the venue
         self._tasks: set[asyncio.Task[TrackedOrder]] = set()
 
     def add_bot(
@@ -59,6 +63,38 @@ class BotStrategy:
         if engine is None:
             engine = self.engines[(venue, symbol)] = BotEngine(instrument_json)
         engine.add_bot(bot_id, kind, spec_json)
+        self.bots[bot_id] = BotRecord(
+            bot_id, venue, symbol, kind, instrument_json, spec_json, account or self.account
+        )
+
+    def restore(
+        self, bots: Mapping[int, BotRecord], engines: Mapping[tuple[str, str], BotEngine], cancels: set[str]
+    ) -> None:
+        """Take the bots of a state file (instead of :meth:`add_bot`): they resume where they were."""
+        self.bots = dict(bots)
+        self.engines = dict(engines)
+        self.accounts = {i: b.account for i, b in bots.items() if b.account != self.account}
+        self.pending_cancels = set(cancels)
+
+    def account_of(self, bot_id: int) -> str:
+        return self.accounts.get(bot_id, self.account)
+
+    def open_orders(self) -> Iterator[Intent]:
+        """Every order a bot believes open (placed, not yet filled or confirmed cancelled), as the
+        intent that placed it."""
+        for (venue, symbol), engine in self.engines.items():
+            for bot_id, bot in json.loads(engine.export_state())["bots"].items():
+                for cid, o in bot["desk"]["orders"].items():
+                    yield Intent(
+                        self.account_of(int(bot_id)),
+                        str(bot_id),
+                        venue,
+                        symbol,
+                        o["side"],
+                        o["qty_lots"] - o["filled_lots"],
+                        None if o["order_type"] == "market" else o["price_ticks"],
+                        cid,
+                    )
 
     def _convert(self, venue: str, symbol: str, intents: list[_Intent]) -> list[Intent]:
         out = []
@@ -71,7 +107,7 @@ class BotStrategy:
                 price = None if it["order_type"] == "market" else it["price_ticks"]
                 out.append(
                     Intent(
-                        self.accounts.get(it["bot"], self.account),
+                        self.account_of(it["bot"]),
                         str(it["bot"]),
                         venue,
                         symbol,
@@ -86,6 +122,7 @@ class BotStrategy:
     def _cancel(self, client_id: str) -> None:
         router = self.router
         if router is not None and client_id in router.intents:
+            self.pending_cancels.add(client_id)
             task = asyncio.get_running_loop().create_task(router.cancel(client_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -98,6 +135,8 @@ class BotStrategy:
         return self._convert(venue, symbol, engine.on_top(bid, ask, ts_ns))
 
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
+        if order.state.terminal:
+            self.pending_cancels.discard(order.client_id)
         status = _STATUS[order.state]
         if intent is None or status is None:
             return []
