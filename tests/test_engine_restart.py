@@ -189,16 +189,6 @@ async def test_engine_stopped_dead_with_orders_in_flight_resumes_without_duplica
         # Every order a bot believes open is open on the venue (nothing lost, nothing left behind).
         open_on_venue = {o.client_id for o in sim.exchange.open_orders(sim.exchange.accounts[ACCOUNT], None)}
         believed = {i.client_id for i in second.strategy.open_orders()}
-        if believed != open_on_venue:
-            print("REPORT", report)
-            for cid in believed ^ open_on_venue:
-                print(
-                    cid,
-                    [(o.status, o.type) for o in orders if o.client_id == cid],
-                    second.executor.orders.get(cid),
-                    cid in second.router.intents,
-                )
-            print("rejections", second.router.gate.rejections, second.engine.rejected)
         assert believed == open_on_venue
 
 
