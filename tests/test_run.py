@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "run.yaml"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "run" / "sim.yaml"
 
 
 def _run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,7 +72,7 @@ def test_streamer_service_serves_metrics_and_stops_on_sigterm() -> None:
     )
     try:
         assert proc.stdout is not None
-        assert orjson.loads(proc.stdout.readline())["event"] == "streamer_started"
+        assert orjson.loads(proc.stdout.readline())["event"] == "starting"
         metrics = ""
         for _ in range(100):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
@@ -84,8 +84,17 @@ def test_streamer_service_serves_metrics_and_stops_on_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0
-        stopped = orjson.loads(out.strip().splitlines()[-1])
-        assert stopped["event"] == "streamer_stopped" and set(stopped["summary"]["bots"]) == {"1", "2"}
+        lines = [orjson.loads(line) for line in out.strip().splitlines()]  # every line is one JSON object
+        events = [line["event"] for line in lines]
+        assert events[0] == "started" and events[-1] == "stopped", events
+        assert all(line["level"] == "info" and "timestamp" in line for line in lines)
+        assert lines[0]["venues"] == {"binance-spot": "sim"} and set(lines[0]["bots"]) == {"1", "2"}
+        health = next(line for line in lines if line["event"] == "feed_health")
+        assert health["venue"] == "binance" and health["connected"] is True
+        stopped = lines[-1]
+        assert set(stopped["summary"]["bots"]) == {"1", "2"}
+        assert stopped["summary"]["shutdown"]["orders"] == "cancel"
+        assert stopped["summary"]["shutdown"]["left_open"] == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from wisetrader.analytics.report import build, load_fills
-from wisetrader.engine.run import DEFAULT_BOTS, PAPER_ACCOUNT, PaperFees, RunConfig, run
+from wisetrader.engine.run import DEFAULT_BOTS, PaperFees, RunConfig, paper_account, run
 from wisetrader.sim import SimConfig
 from wisetrader.sim.config import MarketSpec
 
@@ -38,7 +38,7 @@ async def test_paper_run_stores_fills_and_pnl_adds_up(chdb_dir: Path) -> None:
     # Every fill the bots applied is stored, once, on the paper account, with its fee in USDT.
     applied = sum(st["fills_applied"] for st in summary["bots"].values())
     assert applied >= 3 and fills.height == applied == summary["fills"]
-    assert set(fills["account_id"].to_list()) == {PAPER_ACCOUNT}
+    assert set(fills["account_id"].to_list()) == {paper_account("binance")}
     assert set(fills["fee_currency"].to_list()) == {"USDT"}
     assert store.count("fills", final=True) == applied
     assert summary["store"]["rows"] > applied  # order updates too

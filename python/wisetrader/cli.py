@@ -99,13 +99,19 @@ def report(
 
 @app.command("run")
 def run(
-    config: Annotated[Path | None, typer.Option(help="YAML file: bots, risk limits, simulator")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file: venues, accounts, bots, risk limits (docs/streaming.md)")
+    ] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds")] = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of API keys by account (default: WISETRADER_SECRETS_FILE; mode 600)"),
+    ] = None,
 ) -> None:
-    """Run bots live against the in-process simulator (embedded defaults), log progress, summarize."""
+    """Run bots (paper or live) on the simulator or real venues, log progress, summarize, report."""
     from wisetrader.engine.run import run_command
 
-    run_command(config, duration)
+    run_command(config, duration, secrets)
 
 
 @app.command("sim-exchange")

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     exchange_rest_base: str | None = Field(default=None, description="override the venue REST base URL")
     exchange_ws_base: str | None = Field(default=None, description="override the venue WebSocket base URL")
     reconcile_interval_s: float = Field(default=30.0, description="period of the order reconciliation loop")
+    secrets_file: Path | None = Field(
+        default=None, description="YAML file of exchange API keys by account (`wisetrader run`, streamer)"
+    )
     sim_port: int = Field(default=0, description="port of `wisetrader sim-exchange` (0: any free port)")
     sim_seed: int = Field(default=7, description="seed of the simulator's price process and faults")
 

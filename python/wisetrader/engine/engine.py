@@ -47,6 +47,8 @@ class Engine:
         self.strategy = strategy
         self.latency = LatencyLog()
         self.rejected = 0
+        # Set at shutdown: the strategy still hears of order updates and fills, but sends nothing more.
+        self.halted = False
         # Told of every top-of-book change before the strategy (paper venues match against it).
         self.top_listeners: list[Callable[[str, str, int, int, int], None]] = []
         # While set, books and listeners are kept current but the strategy is not asked (a restart
@@ -81,6 +83,8 @@ class Engine:
 
     def _submit(self, intents: Sequence[Intent], recv_ns: int | None = None) -> None:
         """Submit; for intents caused by a frame, log the frame-to-executor latency."""
+        if self.halted:
+            return
         for intent in intents:
             if self.router.submit(intent).accepted:
                 if recv_ns is not None:

@@ -1,11 +1,13 @@
-"""``wisetrader run``: the engine on embedded defaults (in-process simulator, bus, store, example bots).
+"""``wisetrader run``: the engine wired from a run config (``engine/config.py``).
 
-Market data always comes from the simulator's WebSocket feed into the Rust core. Bots in ``paper`` mode
-(the default) send their orders to the core's paper matcher against that live book; bots in ``live``
-mode send them to the simulator's REST API through ccxt. Both go through the same risk gate and router,
-and their order updates and fills flow back into the bots and onto the in-process bus, which a store
-writer drains into the embedded store. A live terminal view (or, without a terminal, periodic log
-lines) shows progress; at exit the P&L report is built from the store.
+One process: a feed per venue that has bots (the in-process simulator, the real venue, its testnet, or
+given URLs: the same protocol code, only base URLs differ) into the Rust core's books; the core's bots;
+the risk gate with global, per-account and per-bot limits; paper bots on the core's paper matcher
+against their venue's live book, live bots on their account's ``LiveExecutor`` (ccxt); order updates and
+fills back into the bots and onto the in-process bus, which a store writer drains into the embedded
+store. A live terminal view (or periodic log lines, or ``on_event`` callbacks for the service) shows
+progress; at stop, resting orders are cancelled or kept as configured, and the P&L report is built from
+the store.
 """
 
 from __future__ import annotations
@@ -21,129 +23,55 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
 from wisetrader.analytics.report import build, load_fills, render
-from wisetrader.bots.model import BotFileError, core_args, parse_bot
 from wisetrader.bus import InProcessBus
 from wisetrader.engine.bots import BotStrategy
+from wisetrader.engine.config import (
+    DEFAULT_BOTS,
+    PAPER_ACCOUNT,
+    ConfigError,
+    PaperFees,
+    RunConfig,
+    RunPlan,
+    load_config,
+    paper_account,
+    resolve,
+)
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
 from wisetrader.engine.publisher import BusPublisher
-from wisetrader.engine.router import Market, OrderRouter
+from wisetrader.engine.router import Executor, Market, OrderRouter
 from wisetrader.events import Family
 from wisetrader.execution import ExecutorConfig, LiveExecutor
 from wisetrader.execution.paper import PaperExecutor
-from wisetrader.risk import BotLimits, Instrument, RiskGate, RiskLimits
+from wisetrader.feeds import FeedHealth
+from wisetrader.risk import Instrument, RiskGate
 from wisetrader.settings import get_settings
-from wisetrader.sim import SimConfig, SimExchange
-from wisetrader.sim.config import MarketSpec
+from wisetrader.sim import SimExchange
 from wisetrader.store import Store
 from wisetrader.store.writer import StoreWriter
 from wisetrader.venues import venue_protocol
 
-_INSTRUMENT = {"tick_size": "0.01", "lot_step": "0.00001", "min_qty": "0.00001", "min_notional": "5"}
-DEFAULT_BOTS: list[dict[str, Any]] = [
-    {
-        "kind": "grid",
-        "venue": "binance-spot",
-        "symbol": "BTCUSDT",
-        "instrument": _INSTRUMENT,
-        "fee_rate": "0.001",
-        "start_price": "30000",
-        "lower": "29800",
-        "upper": "30200",
-        "grids": 4,
-        "spacing": "arithmetic",
-        "investment": {"quote": "2000"},
-    },
-    {
-        "kind": "dca",
-        "venue": "binance-spot",
-        "symbol": "BTCUSDT",
-        "instrument": _INSTRUMENT,
-        "fee_rate": "0.001",
-        "side": "long",
-        "base_order": {"quote": "50"},
-        "safety_order": {"quote": "50"},
-        "price_deviation_pct": "0.5",
-        "step_scale": "1",
-        "volume_scale": "1",
-        "max_safety_orders": 3,
-        "max_active_safety_orders": 3,
-        "take_profit_pct": "0.5",
-        "take_profit_type": "total",
-        "budget": "300",
-    },
+__all__ = [
+    "DEFAULT_BOTS",
+    "PAPER_ACCOUNT",
+    "ConfigError",
+    "PaperFees",
+    "RunConfig",
+    "RunResult",
+    "paper_account",
+    "run",
 ]
 
-
-Mode = Literal["paper", "live"]
-PAPER_ACCOUNT = "paper"
-
-
-class PaperFees(BaseModel):
-    """The paper matcher's fees (``_core.PaperVenue``), charged in the quote asset."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
-    fill_model: Literal["strict", "touch"] = "strict"
-
-    def core_json(self) -> str:
-        return json.dumps(
-            {
-                "maker_fee": str(self.maker_fee),
-                "taker_fee": str(self.taker_fee),
-                "fill_model": self.fill_model,
-                "fee_in": "quote",
-            }
-        )
-
-
-class RunConfig(BaseModel):
-    """``wisetrader run --config FILE``: bots (inline specs as in bot files, plus an optional
-    ``mode: paper|live``), the default mode, paper fees, risk limits, simulator, store."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Mode = "paper"
-    paper: PaperFees = Field(default_factory=PaperFees)
-    bots: list[dict[str, Any]] = Field(default_factory=lambda: list(DEFAULT_BOTS))
-    risk: RiskLimits = Field(
-        default_factory=lambda: RiskLimits(
-            bot=BotLimits(max_order_notional=Decimal(2500), max_notional=Decimal(5000))
-        )
-    )
-    # A livelier market than the simulator's default, so that the example bots trade within a minute.
-    sim: SimConfig = Field(default_factory=lambda: SimConfig(market=MarketSpec(volatility_ticks=200.0)))
-    log_every_s: float = 2.0
-    # Where fills and orders are stored: a DSN (empty: the settings' store) and a database (empty: one
-    # per run, ``run_<UTC time>``, so the report at exit covers this run only).
-    store: str = ""
-    database: str = ""
-
-    def bot_mode(self, spec: dict[str, Any]) -> Mode:
-        mode = spec.get("mode", self.mode)
-        if mode not in ("paper", "live"):
-            raise BotFileError(f"mode must be paper or live, got {mode!r}")
-        return mode  # type: ignore[no-any-return]
-
-    def bot_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """The bot-file spec (without the run-only ``mode`` key)."""
-        return {k: v for k, v in spec.items() if k != "mode"}
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> RunConfig:
-        return cls.model_validate(yaml.safe_load(path.read_text()) or {})
+# ``on_event(name, fields)``: started, feed_health (on connect/disconnect), summary (every log_every_s).
+EventSink = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -153,6 +81,63 @@ class RunResult:
     summary: dict[str, Any]
     store: Store
     bot_pnl: dict[str, Decimal]  # each bot's realized P&L as the core computed it
+    capital: Decimal = Decimal(0)  # what the report's returns are computed on
+
+
+def _gate(plan: RunPlan) -> RiskGate:
+    gate = RiskGate(plan.limits)
+    for (venue, symbol), market in plan.markets.items():
+        gate.add_instrument(
+            Instrument(
+                venue,
+                symbol,
+                market.tick_size,
+                market.step_size,
+                min_notional=plan.min_notional[(venue, symbol)],
+            )
+        )
+    for venue in plan.venues:
+        gate.add_account(paper_account(venue), venue)
+    for account in plan.accounts.values():
+        gate.add_account(account.name, account.venue)
+    return gate
+
+
+def _live_executors(plan: RunPlan, urls: dict[str, tuple[str | None, str | None]]) -> dict[str, LiveExecutor]:
+    out = {}
+    for account in plan.accounts.values():
+        venue = plan.venues[account.venue]
+        creds = account.credentials
+        out[account.name] = LiveExecutor(
+            ExecutorConfig(
+                venue=account.venue,
+                account=account.name,
+                api_key=creds.api_key.get_secret_value(),
+                secret=creds.secret.get_secret_value(),
+                password=creds.passphrase.get_secret_value(),
+                testnet=venue.network == "testnet",
+                rest_base=urls[account.venue][0],
+            )
+        )
+    return out
+
+
+async def _stop_orders(
+    engine: Engine, executors: dict[str, Any], policy: str, timeout_s: float
+) -> dict[str, Any]:
+    """No new orders from here on; then cancel every resting order (``cancel``) or leave them (``keep``)."""
+    engine.halted = True
+    router = engine.router
+    router.gate.kill()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(router.drain(), timeout_s)
+    open_orders = [o for e in executors.values() for o in e.orders.values() if not o.state.terminal]
+    if policy == "cancel" and open_orders:
+        cancels = [executors[o.account].cancel(o.client_id) for o in open_orders]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*cancels, return_exceptions=True), timeout_s)
+    left = [o.client_id for o in open_orders if not o.state.terminal]
+    return {"orders": policy, "open_at_stop": len(open_orders), "left_open": len(left)}
 
 
 async def run(
@@ -160,16 +145,16 @@ async def run(
     duration_s: float | None,
     stop: asyncio.Event | None = None,
     view: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    secrets_file: Path | None = None,
+    on_event: EventSink | None = None,
 ) -> RunResult:
     """Run until ``duration_s`` has passed or ``stop`` is set; ``view`` gets a snapshot a few times a
-    second. Returns the summary and the store (every event flushed into it)."""
+    second. The config is checked in full first (:class:`ConfigError`; nothing is started then).
+    Returns the summary and the store (every event flushed into it)."""
+    plan = resolve(config, secrets_file if secrets_file is not None else get_settings().secrets_file)
     stop = stop or asyncio.Event()
-    sim_config = config.sim
-    account = sim_config.accounts[0]
-    markets = {
-        ("binance", s.symbol): Market("binance", s.symbol, f"{s.base}/{s.quote}", s.tick_size, s.step_size)
-        for s in sim_config.symbols
-    }
+    markets = plan.markets
     store = Store(config.store or get_settings().resolved_store_dsn(), config.database or _run_database())
     await asyncio.to_thread(store.migrate)
     bus = InProcessBus()
@@ -181,82 +166,86 @@ async def run(
     )
     writer_stop = asyncio.Event()
     writer_task = asyncio.create_task(writer.run(writer_stop))
-    async with SimExchange(sim_config) as sim, aiohttp.ClientSession() as http:
-        gate = RiskGate(config.risk)
-        for s in sim_config.symbols:
-            gate.add_instrument(
-                Instrument("binance", s.symbol, s.tick_size, s.step_size, min_notional=s.min_notional)
-            )
-        gate.add_account(account.name, "binance")
-        gate.add_account(PAPER_ACCOUNT, "binance")
-        live = LiveExecutor(
-            ExecutorConfig(
-                venue="binance",
-                account=account.name,
-                api_key=account.api_key,
-                secret=account.secret,
-                rest_base=sim.rest_url,
-            )
-        )
-        await live.start()
+    needs_sim = any(v.network == "sim" for v in plan.venues.values())
+    async with contextlib.AsyncExitStack() as stack:
+        sim = await stack.enter_async_context(SimExchange(config.sim)) if needs_sim else None
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        sim_urls = (sim.rest_url, sim.ws_url) if sim is not None else (None, None)
+        urls = {name: v.endpoints(*sim_urls) for name, v in plan.venues.items()}
+        gate = _gate(plan)
         publisher = BusPublisher(bus, markets)
         publisher.start()
-        strategy = BotStrategy(account.name, markets)
-        symbols: set[str] = set()
-        paper_markets: dict[str, tuple[Market, str]] = {}
-        for i, spec in enumerate(config.bots, start=1):
-            bot = parse_bot(config.bot_spec(spec), source=f"bots[{i - 1}]")
-            kind, instrument, bot_spec = core_args(bot)
-            # Fees (paper and bot accounting) are named in the symbol's real assets, as the store needs.
-            sym = next(s for s in sim_config.symbols if s.symbol == bot.symbol)
-            instrument = json.dumps(
-                {**json.loads(instrument), "base_asset": sym.base, "quote_asset": sym.quote}
-            )
-            paper = config.bot_mode(spec) == "paper"
+        strategy = BotStrategy(PAPER_ACCOUNT, markets)
+        paper_markets: dict[str, dict[str, tuple[Market, str]]] = {v: {} for v in plan.venues}
+        for bot in plan.bots:
             strategy.add_bot(
-                "binance", bot.symbol, i, kind, instrument, bot_spec, PAPER_ACCOUNT if paper else None
+                bot.venue, bot.symbol, int(bot.id), bot.kind, bot.instrument_json, bot.spec_json, bot.account
             )
-            symbols.add(bot.symbol)
-            if paper:
-                market = markets[("binance", bot.symbol)]
-                paper_markets[market.unified] = (market, instrument)
-        paper_exec = PaperExecutor(PAPER_ACCOUNT, paper_markets, config.paper.core_json())
-        router = OrderRouter(gate, {account.name: live, PAPER_ACCOUNT: paper_exec}, markets, publisher)
+            if bot.mode == "paper":
+                market = markets[(bot.venue, bot.symbol)]
+                paper_markets[bot.venue][market.unified] = (market, bot.instrument_json)
+        paper = {
+            v: PaperExecutor(paper_account(v), ms, config.paper.core_json())
+            for v, ms in paper_markets.items()
+        }
+        live = _live_executors(plan, urls)
+        executors: dict[str, Any] = {**{e.account: e for e in paper.values()}, **live}
+        routed: dict[str, Executor] = executors
+        router = OrderRouter(gate, routed, markets, publisher)
         strategy.router = router
         engine = Engine(router, strategy)
         engine.top_listeners.append(
-            lambda venue, symbol, bid, ask, ts: paper_exec.on_top(
+            lambda venue, symbol, bid, ask, ts: paper[venue].on_top(
                 markets[(venue, symbol)].unified, bid, ask, ts
             )
         )
-        protocol = venue_protocol("binance", ws_base=sim.ws_url, rest_base=sim.rest_url)
-        instruments = [
-            FeedInstrument(s.symbol, str(s.tick_size), str(s.step_size))
-            for s in sim_config.symbols
-            if s.symbol in symbols
-        ]
-        feed = MarketFeed(
-            protocol, instruments, engine.changes_handler("binance"), http, on_health=publisher.feed_health
-        )
-        unified = [markets[("binance", s.symbol)].unified for s in instruments]
-        tasks = [
-            asyncio.create_task(feed.run()),
-            asyncio.create_task(live.reconcile_forever(unified, 1.0)),
-        ]
-        executors: list[PaperExecutor | LiveExecutor] = [paper_exec, live]
+        tasks: list[asyncio.Task[None]] = []
+        for executor in live.values():
+            await executor.start()
+            stack.push_async_callback(executor.close)
+        for name, executor in live.items():
+            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
+            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, 1.0)))
+        health: dict[str, bool] = {}
+
+        def feed_health(h: FeedHealth) -> None:
+            publisher.feed_health(h)
+            if on_event is not None and health.get(h.name) != h.connected:
+                fields = {"venue": h.venue, "feed": h.name, "connected": h.connected, "error": h.last_error}
+                on_event("feed_health", fields)
+            health[h.name] = h.connected
+
+        feeds: dict[str, MarketFeed] = {}
+        for name in plan.venues:
+            rest, ws = urls[name]
+            protocol = venue_protocol(
+                name, "testnet" if plan.venues[name].network == "testnet" else "mainnet", ws, rest
+            )
+            instruments = [
+                FeedInstrument(m.symbol, str(m.tick_size), str(m.step_size))
+                for (v, _), m in sorted(markets.items())
+                if v == name
+            ]
+            feeds[name] = MarketFeed(
+                protocol, instruments, engine.changes_handler(name), http, on_health=feed_health
+            )
+        feed_tasks = [asyncio.create_task(feed.run()) for feed in feeds.values()]
 
         def bot_states() -> dict[str, dict[str, Any]]:
             return {
-                str(i): json.loads(strategy.engines[("binance", spec["symbol"])].state(i))
-                for i, spec in enumerate(config.bots, start=1)
+                b.id: json.loads(strategy.engines[(b.venue, b.symbol)].state(int(b.id))) for b in plan.bots
             }
 
         def snapshot(elapsed: float) -> dict[str, Any]:
             books = {}
-            for s in sorted(symbols):
-                bid, ask = feed.md.best_bid(s), feed.md.best_ask(s)
-                books[s] = (None if bid is None else bid[0], None if ask is None else ask[0])
-            orders = [o for e in executors for o in e.orders.values()]
+            for venue, symbol in sorted(markets):
+                md = feeds[venue].md
+                bid, ask = md.best_bid(symbol), md.best_ask(symbol)
+                books[_book_name(plan, venue, symbol)] = (
+                    None if bid is None else bid[0],
+                    None if ask is None else ask[0],
+                )
+            orders = [o for e in executors.values() for o in e.orders.values()]
             return {
                 "elapsed_s": elapsed,
                 "books": books,
@@ -269,6 +258,17 @@ async def run(
                 "stored_rows": writer.stats.rows,
             }
 
+        if on_event is not None:
+            on_event(
+                "started",
+                {
+                    "venues": {v.label: v.network for v in plan.venues.values()},
+                    "accounts": sorted(plan.accounts),
+                    "bots": {
+                        b.id: f"{b.kind} {b.mode} {b.venue}:{b.symbol} on {b.account}" for b in plan.bots
+                    },
+                },
+            )
         started = time.monotonic()
         last_log = -config.log_every_s
         try:
@@ -281,33 +281,60 @@ async def run(
                     view(snapshot(elapsed))
                 elif elapsed - last_log >= config.log_every_s:
                     last_log = elapsed
-                    print(log_line(snapshot(elapsed)), flush=True)
+                    if on_event is not None:
+                        on_event("summary", _summary_fields(snapshot(elapsed)))
+                    else:
+                        print(log_line(snapshot(elapsed)), flush=True)
         finally:
-            feed.stop()
-            for task in tasks[1:]:
+            for feed in feeds.values():
+                feed.stop()
+            for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(tasks[0], 5)
-            await router.drain()
+                await asyncio.wait_for(asyncio.gather(*feed_tasks, return_exceptions=True), 5)
+            shutdown = await _stop_orders(
+                engine, executors, config.shutdown.orders, config.shutdown.timeout_s
+            )
             await publisher.close()
-            await live.close()
             writer_stop.set()
             await writer_task
         states = bot_states()
-        orders = [o for e in executors for o in e.orders.values()]
+        orders = [o for e in executors.values() for o in e.orders.values()]
         summary = {
             "bots": states,
             "orders": len(orders),
             "fills": sum(len(o.fills) for o in orders),
             "risk_rejections": {r.value: n for r, n in gate.rejections.items()},
             "events_published": publisher.published,
+            "shutdown": shutdown,
             "store": {"dsn": store.dsn, "database": store.database, **writer.stats.as_dict()},
             "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
             if engine.latency.samples
             else None,
         }
     await bus.close()
-    return RunResult(summary, store, {i: Decimal(st["realized_pnl"]) for i, st in states.items()})
+    pnl = {i: Decimal(st["realized_pnl"]) for i, st in states.items()}
+    return RunResult(summary, store, pnl, plan.capital)
+
+
+def _book_name(plan: RunPlan, venue: str, symbol: str) -> str:
+    """``BTCUSDT`` on a one-venue run (as before), ``bybit:BTCUSDT`` when several venues run."""
+    return symbol if len(plan.venues) == 1 else f"{plan.venues[venue].label}:{symbol}"
+
+
+def _summary_fields(snap: dict[str, Any]) -> dict[str, Any]:
+    """The periodic summary as JSON-ready fields (the service's log line)."""
+    return {
+        "elapsed_s": round(snap["elapsed_s"], 1),
+        "books": {s: [None if x is None else str(x) for x in bt] for s, bt in snap["books"].items()},
+        "open_orders": len(snap["open_orders"]),
+        "orders": snap["orders"],
+        "fills": snap["fills"],
+        "realized_pnl": {i: st["realized_pnl"] for i, st in snap["bots"].items()},
+        "risk_rejections": snap["risk_rejections"],
+        "events": snap["events"],
+        "stored_rows": snap["stored_rows"],
+    }
 
 
 VIEW_EVERY_S = 0.25  # the live view's refresh (4 per second); log lines come every ``log_every_s``
@@ -352,45 +379,54 @@ def live_view(snap: dict[str, Any]) -> Group:
     return Group(books, bots, orders, footer)
 
 
-def print_report(store: Store, console: Console) -> None:
-    """The P&L report of ``wisetrader report``, from the run's store."""
+def print_report(store: Store, console: Console, capital: Decimal) -> None:
+    """The P&L report of ``wisetrader report``, from the run's store; returns are on ``capital``."""
     fills = load_fills(store)
     if fills.is_empty():
         console.print("no fills: nothing to report")
         return
-    render(build(fills, capital=10_000.0), console)
+    render(build(fills, capital=float(capital)), console)  # the report's ratios are floats: display only
     console.print(
-        f"(stored in {store.dsn}, database {store.database}: `wisetrader report --database "
-        f"{store.database}` shows it again)"
+        f"(stored in {store.dsn}, database {store.database}, capital {capital}: `wisetrader report "
+        f"--database {store.database} --capital {capital}` shows it again)"
     )
 
 
-def run_command(config_path: Path | None, duration: float | None) -> None:
+def check_config(config_path: Path | None, secrets_file: Path | None) -> RunConfig:
+    """The config, checked in full (exit 2 with every problem when it is invalid)."""
     try:
-        config = RunConfig.from_yaml(config_path) if config_path else RunConfig()
-        for i, spec in enumerate(config.bots):
-            config.bot_mode(spec)
-            parse_bot(config.bot_spec(spec), source=f"bots[{i}]")
-    except (ValidationError, BotFileError, yaml.YAMLError, OSError) as e:
-        print(f"wisetrader run: invalid configuration: {e}", file=sys.stderr)
+        config = load_config(config_path) if config_path else RunConfig()
+        resolve(config, secrets_file if secrets_file is not None else get_settings().secrets_file)
+    except ConfigError as e:
+        where = f" {config_path}" if config_path else ""
+        print(f"wisetrader run: invalid configuration{where}:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
         raise SystemExit(2) from None
+    return config
+
+
+def run_command(config_path: Path | None, duration: float | None, secrets_file: Path | None = None) -> None:
+    config = check_config(config_path, secrets_file)
     console = Console()
     stop = asyncio.Event()
 
     async def main() -> RunResult:
         loop = asyncio.get_running_loop()
-        # Ctrl-C stops the run gracefully (orders drained, store flushed), then the report is printed.
+        # Ctrl-C stops the run gracefully (orders cancelled or kept, store flushed), then the report.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, stop.set)
             loop.add_signal_handler(signal.SIGTERM, stop.set)
         if not console.is_terminal:
-            return await run(config, duration, stop)
+            return await run(config, duration, stop, secrets_file=secrets_file)
         with Live(console=console, refresh_per_second=4, transient=True) as live:
-            return await run(config, duration, stop, lambda snap: live.update(live_view(snap)))
+            return await run(
+                config, duration, stop, lambda snap: live.update(live_view(snap)), secrets_file=secrets_file
+            )
 
     result = asyncio.run(main())
     try:
         console.print_json(json.dumps(result.summary, default=str))
-        print_report(result.store, console)
+        print_report(result.store, console, result.capital)
     finally:
         result.store.close()

@@ -1,0 +1,570 @@
+"""``wisetrader run --config FILE``: venues, accounts, bots, risk limits, shutdown, report.
+
+Two steps, both before anything is started: :func:`load_config` reads and checks the file's shape
+(:class:`RunConfig`), and :func:`resolve` checks everything that needs more than one key at a time (bots
+through the core, accounts against venues, keys present, instruments against the simulator) and returns
+the :class:`RunPlan` the engine is wired from. Every problem is reported at once, each line naming the
+field path and the rule, in a :class:`ConfigError`; no line ever shows an API key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from wisetrader._core import BotEngine
+from wisetrader.bots.model import BotFileError, DcaBotFile, GridBotFile, core_args, parse_bot
+from wisetrader.engine.credentials import (
+    SECRET_KEYS,
+    Credentials,
+    CredentialsError,
+    env_prefix,
+    load_credentials,
+)
+from wisetrader.engine.router import Market
+from wisetrader.risk import AccountLimits, BotLimits, RiskLimits
+from wisetrader.sim import SimConfig
+from wisetrader.sim.config import MarketSpec, SymbolSpec
+from wisetrader.venues.base import _venue_module
+
+Mode = Literal["paper", "live"]
+Network = Literal["sim", "mainnet", "testnet", "custom"]
+
+# Venue names a config may use (bot files say binance-spot, bybit-spot, okx), to our protocol names.
+VENUES = {
+    "binance-spot": "binance",
+    "binance": "binance",
+    "bybit-spot": "bybit",
+    "bybit": "bybit",
+    "okx": "okx",
+}
+PAPER_ACCOUNT = "paper"  # paper bots trade on the account paper-<venue> (one paper matcher per venue)
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+RUN_ONLY_BOT_KEYS = ("mode", "account", "limits")
+
+_INSTRUMENT = {"tick_size": "0.01", "lot_step": "0.00001", "min_qty": "0.00001", "min_notional": "5"}
+DEFAULT_BOTS: list[dict[str, Any]] = [
+    {
+        "kind": "grid",
+        "venue": "binance-spot",
+        "symbol": "BTCUSDT",
+        "instrument": _INSTRUMENT,
+        "fee_rate": "0.001",
+        "start_price": "30000",
+        "lower": "29800",
+        "upper": "30200",
+        "grids": 4,
+        "spacing": "arithmetic",
+        "investment": {"quote": "2000"},
+    },
+    {
+        "kind": "dca",
+        "venue": "binance-spot",
+        "symbol": "BTCUSDT",
+        "instrument": _INSTRUMENT,
+        "fee_rate": "0.001",
+        "side": "long",
+        "base_order": {"quote": "50"},
+        "safety_order": {"quote": "50"},
+        "price_deviation_pct": "0.5",
+        "step_scale": "1",
+        "volume_scale": "1",
+        "max_safety_orders": 3,
+        "max_active_safety_orders": 3,
+        "take_profit_pct": "0.5",
+        "take_profit_type": "total",
+        "budget": "300",
+    },
+]
+
+
+def paper_account(venue: str) -> str:
+    """The paper account of a venue (our protocol name: binance, bybit, okx)."""
+    return f"{PAPER_ACCOUNT}-{venue}"
+
+
+class ConfigError(ValueError):
+    """An invalid run configuration: one problem per line, each ``path: rule``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    # Inputs never appear in errors: a misplaced key must not be echoed back.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class PaperFees(_Strict):
+    """The paper matcher's fees (``_core.PaperVenue``), charged in the quote asset."""
+
+    maker_fee: Decimal = Decimal("0.001")
+    taker_fee: Decimal = Decimal("0.001")
+    fill_model: Literal["strict", "touch"] = "strict"
+
+    def core_json(self) -> str:
+        return json.dumps(
+            {
+                "maker_fee": str(self.maker_fee),
+                "taker_fee": str(self.taker_fee),
+                "fill_model": self.fill_model,
+                "fee_in": "quote",
+            }
+        )
+
+
+def _check_url(url: str, schemes: tuple[str, ...], what: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{what} must be {' or '.join(s + '://host[:port][/path]' for s in schemes)}")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError(f"{what} has a bad port") from None
+    return url.rstrip("/")
+
+
+class VenueConfig(_Strict):
+    """Where a venue is: the in-process simulator, the real one, its testnet, or given URLs."""
+
+    network: Network = "sim"
+    rest: str | None = None  # network custom only: REST base (scheme://host[:port])
+    ws: str | None = None  # network custom only: WebSocket base; without a path, the venue's path is added
+
+    @model_validator(mode="after")
+    def _urls(self) -> VenueConfig:
+        if self.network == "custom":
+            if self.rest is None or self.ws is None:
+                raise ValueError("network custom needs both rest: and ws: URLs")
+            self.rest = _check_url(self.rest, ("http", "https"), "rest")
+            self.ws = _check_url(self.ws, ("ws", "wss"), "ws")
+        elif self.rest is not None or self.ws is not None:
+            raise ValueError(f"rest: and ws: are only for network custom (network is {self.network})")
+        return self
+
+
+class AccountConfig(_Strict):
+    name: str
+    venue: str
+    # Overrides of the risk limits' account defaults (risk.account): any AccountLimits key.
+    limits: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShutdownConfig(_Strict):
+    # What happens to resting orders at stop (SIGINT, SIGTERM, --duration): cancelled, or left on the venue.
+    orders: Literal["cancel", "keep"] = "cancel"
+    timeout_s: float = Field(default=10.0, gt=0)  # the longest wait for the cancels' answers
+
+
+class ReportConfig(_Strict):
+    # Capital the report's returns are computed on (default: the sum of the bots' budgets/investments).
+    capital: Decimal | None = Field(default=None, gt=0)
+
+
+def _default_risk() -> RiskLimits:
+    return RiskLimits(bot=BotLimits(max_order_notional=Decimal(2500), max_notional=Decimal(5000)))
+
+
+class RunConfig(_Strict):
+    """The run: default mode, venues, live accounts, bots (bot-file specs plus ``mode``, ``account`` and
+    ``limits``), global risk limits, shutdown, report, paper fees, simulator, store."""
+
+    mode: Mode = "paper"
+    # Default: every venue the bots name, on the in-process simulator.
+    venues: dict[str, VenueConfig] = Field(default_factory=dict)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    bots: list[dict[str, Any]] = Field(default_factory=lambda: [dict(b) for b in DEFAULT_BOTS])
+    risk: RiskLimits = Field(default_factory=_default_risk)
+    shutdown: ShutdownConfig = Field(default_factory=ShutdownConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    paper: PaperFees = Field(default_factory=PaperFees)
+    # A livelier market than the simulator's default, so that the example bots trade within a minute.
+    sim: SimConfig = Field(default_factory=lambda: SimConfig(market=MarketSpec(volatility_ticks=200.0)))
+    log_every_s: float = Field(default=2.0, gt=0)
+    # Where fills and orders are stored: a DSN (empty: the settings' store) and a database (empty: one
+    # per run, ``run_<UTC time>``, so the report at exit covers this run only).
+    store: str = ""
+    database: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_keys(cls, data: Any) -> Any:
+        """API keys in the config file are refused, naming where they go instead."""
+        if isinstance(data, dict):
+            found = [p for k, v in data.items() if k != "sim" for p in _secret_paths(v, str(k))]
+            if found:
+                raise ValueError(
+                    f"{', '.join(found)}: API keys do not belong in the run config; set "
+                    "WISETRADER_ACCOUNT_<NAME>_API_KEY, _API_SECRET (and _PASSPHRASE for OKX) in the "
+                    "environment, or put them in a secrets file (--secrets FILE or WISETRADER_SECRETS_FILE)"
+                )
+        return data
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> RunConfig:
+        return load_config(path)
+
+
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            sub = f"{path}.{k}"
+            out += [sub] if str(k).lower() in SECRET_KEYS else _secret_paths(v, sub)
+        return out
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problems(e: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for err in e.errors():
+        where = _loc(tuple(err["loc"]))
+        where = f"{prefix}.{where}" if prefix and where else prefix or where
+        msg = (
+            "unknown key"
+            if err["type"] == "extra_forbidden"
+            else str(err["msg"]).removeprefix("Value error, ")
+        )
+        lines.append(f"{where}: {msg}" if where else msg)
+    return lines
+
+
+def load_config(path: Path) -> RunConfig:
+    """Read and shape-check a run config file (:class:`ConfigError` on any problem)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ConfigError([f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping of keys, got {type(data).__name__}"])
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_problems(e)) from None
+
+
+# ---- the resolved run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VenuePlan:
+    name: str  # protocol name: binance, bybit, okx
+    label: str  # as the config names it (binance-spot)
+    network: Network
+    rest: str | None = None  # custom only
+    ws: str | None = None
+
+    def endpoints(self, sim_rest: str | None, sim_ws: str | None) -> tuple[str | None, str | None]:
+        """(REST base, WS base) overriding the venue's own (None, None: the venue's mainnet/testnet).
+
+        The simulator and custom venues are reached by base URL only; a WS base without a path gets the
+        path of the venue's real public endpoint (Bybit /v5/public/spot, OKX /ws/v5/public)."""
+        rest, ws = (sim_rest, sim_ws) if self.network == "sim" else (self.rest, self.ws)
+        if rest is None or ws is None:
+            return None, None
+        if urllib.parse.urlsplit(ws).path in ("", "/"):
+            real = _venue_module(self.name).ENDPOINTS["mainnet"].ws
+            ws = ws.rstrip("/") + urllib.parse.urlsplit(real).path
+        return rest, ws
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    name: str
+    venue: str  # protocol name
+    credentials: Credentials = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BotPlan:
+    id: str  # "1", "2", ...: the bot's position in the config, from 1
+    kind: str
+    venue: str  # protocol name
+    symbol: str
+    mode: Mode
+    account: str  # a live account, or paper-<venue>
+    instrument_json: str  # the core's, with the symbol's asset names
+    spec_json: str
+    bot: DcaBotFile | GridBotFile = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    config: RunConfig
+    venues: dict[str, VenuePlan]  # by protocol name, only venues with bots
+    accounts: dict[str, AccountPlan]  # live accounts with live bots
+    bots: list[BotPlan]
+    markets: dict[tuple[str, str], Market]
+    min_notional: dict[tuple[str, str], Decimal]
+    limits: RiskLimits  # with the accounts' and bots' overrides
+    capital: Decimal
+
+
+def _merge_limits(
+    model: type[AccountLimits] | type[BotLimits], base: BaseModel, given: Any, where: str, problems: list[str]
+) -> Any:
+    if not isinstance(given, dict):
+        problems.append(f"{where}: expected a mapping of limits")
+        return None
+    try:
+        return model.model_validate({**base.model_dump(), **given})
+    except ValidationError as e:
+        problems += _problems(e, where)
+        return None
+
+
+def _capital(bot: DcaBotFile | GridBotFile) -> Decimal:
+    """What a bot may commit, in quote: a grid's investment, a DCA bot's budget (or its ladder in quote)."""
+    if isinstance(bot, GridBotFile):
+        return bot.investment.quote
+    if bot.budget is not None:
+        return bot.budget
+    base, safety = bot.base_order.quote or Decimal(0), bot.safety_order.quote or Decimal(0)
+    return base + sum((safety * bot.volume_scale**k for k in range(bot.max_safety_orders)), Decimal(0))
+
+
+def resolve(
+    config: RunConfig,
+    secrets_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunPlan:
+    """Check everything, start nothing: the run's plan, or a :class:`ConfigError` listing every problem."""
+    problems: list[str] = []
+    venues: dict[str, VenuePlan] = {}
+    labels: dict[str, str] = {}  # protocol name -> config label
+    given = config.venues if "venues" in config.model_fields_set else None
+    if given is None:
+        named = (b.get("venue") for b in config.bots if isinstance(b, dict))
+        given = {v: VenueConfig() for v in dict.fromkeys(named) if isinstance(v, str)}
+    for label, vc in given.items():
+        name = VENUES.get(label)
+        if name is None:
+            problems.append(f"venues.{label}: unknown venue; expected one of {', '.join(VENUES)}")
+        elif name in labels:
+            problems.append(f"venues.{label}: the same venue as venues.{labels[name]}")
+        else:
+            labels[name] = label
+            venues[name] = VenuePlan(name, label, vc.network, vc.rest, vc.ws)
+
+    sim_symbols: dict[tuple[str, str], SymbolSpec] = {}
+    for s in config.sim.symbols:
+        for v in ("binance", "bybit"):
+            sim_symbols[(v, s.symbol)] = s
+        sim_symbols[("okx", s.okx_inst_id)] = s
+
+    account_venue: dict[str, str] = {}
+    account_limits: dict[str, AccountLimits] = {}
+    for i, acc in enumerate(config.accounts):
+        where = f"accounts[{i}]"
+        if not ACCOUNT_NAME.fullmatch(acc.name):
+            problems.append(f"{where}.name: must match [A-Za-z0-9_-]{{1,32}}")
+        elif acc.name.startswith(PAPER_ACCOUNT):
+            problems.append(f"{where}.name: names starting with {PAPER_ACCOUNT!r} are the paper accounts'")
+        elif acc.name in account_venue:
+            problems.append(f"{where}.name: {acc.name} is defined twice")
+        name = VENUES.get(acc.venue)
+        if name is None or name not in venues:
+            problems.append(f"{where}.venue: {acc.venue!r} is not under venues: ({', '.join(given)})")
+            continue
+        account_venue[acc.name] = name
+        limits = _merge_limits(
+            AccountLimits, config.risk.for_account(acc.name), acc.limits, f"{where}.limits", problems
+        )
+        if limits is not None and acc.limits:
+            account_limits[acc.name] = limits
+
+    # A live bot on the simulator needs no account: the simulator's first account is implied.
+    implied = config.sim.accounts[0].name if config.sim.accounts else None
+
+    bots: list[BotPlan] = []
+    bot_limits: dict[str, BotLimits] = {}
+    markets: dict[tuple[str, str], Market] = {}
+    min_notional: dict[tuple[str, str], Decimal] = {}
+    engines: dict[tuple[str, str], BotEngine] = {}
+    live_accounts: set[str] = set()
+    capital = Decimal(0)
+    for i, spec in enumerate(config.bots):
+        where = f"bots[{i}]"
+        if not isinstance(spec, dict):
+            problems.append(f"{where}: expected a mapping of keys")
+            continue
+        mode = spec.get("mode", config.mode)
+        if mode not in ("paper", "live"):
+            problems.append(f"{where}.mode: must be paper or live, got {mode!r}")
+            continue
+        try:
+            bot = parse_bot({k: v for k, v in spec.items() if k not in RUN_ONLY_BOT_KEYS}, source=where)
+        except BotFileError as e:
+            head, *rest = str(e).splitlines()
+            problems += [f"{where}.{line.strip()}" for line in rest] if rest else [head]
+            continue
+        venue = VENUES.get(bot.venue)
+        if venue is None or venue not in venues:
+            problems.append(f"{where}.venue: {bot.venue!r} is not under venues: ({', '.join(given)})")
+            continue
+        vp = venues[venue]
+        if "limits" in spec:
+            limits = _merge_limits(
+                BotLimits, config.risk.for_bot(str(i + 1)), spec["limits"], f"{where}.limits", problems
+            )
+            if limits is not None:
+                bot_limits[str(i + 1)] = limits
+        account = spec.get("account")
+        if mode == "paper":
+            if account is not None:
+                problems.append(f"{where}.account: only live bots have an account (this one is paper)")
+            account = paper_account(venue)
+        else:
+            on_venue = [a for a, v in account_venue.items() if v == venue]
+            if account is None:
+                if len(on_venue) == 1:
+                    account = on_venue[0]
+                elif not on_venue and vp.network == "sim" and implied is not None:
+                    account = implied
+                    account_venue.setdefault(implied, venue)
+                else:
+                    problems.append(
+                        f"{where}.account: required for a live bot on {vp.label} "
+                        f"(accounts there: {', '.join(on_venue) or 'none; add one under accounts:'})"
+                    )
+                    continue
+            elif account not in account_venue:
+                problems.append(f"{where}.account: {account!r} is not under accounts:")
+                continue
+            elif account_venue[account] != venue:
+                problems.append(
+                    f"{where}.account: {account} trades on {labels[account_venue[account]]}, "
+                    f"the bot on {vp.label}"
+                )
+                continue
+            live_accounts.add(account)
+        kind, instrument_json, spec_json = core_args(bot)
+        instrument = json.loads(instrument_json)
+        inst = bot.instrument
+        if vp.network == "sim":
+            sym = sim_symbols.get((venue, bot.symbol))
+            if sym is None:
+                names = sorted({s for v, s in sim_symbols if v == venue})
+                problems.append(
+                    f"{where}.symbol: {bot.symbol} is not a simulator symbol on {vp.label} "
+                    f"({', '.join(names)})"
+                )
+                continue
+            if (inst.tick_size, inst.lot_step) != (sym.tick_size, sym.step_size):
+                problems.append(
+                    f"{where}.instrument: tick_size/lot_step {inst.tick_size}/{inst.lot_step} differ "
+                    f"from the simulator's {sym.tick_size}/{sym.step_size} for {bot.symbol}"
+                )
+                continue
+            base, quote, floor = sym.base, sym.quote, sym.min_notional
+        else:
+            base, quote, floor = inst.base_asset, inst.quote_asset, inst.min_notional or Decimal(0)
+            if "base_asset" not in inst.model_fields_set or "quote_asset" not in inst.model_fields_set:
+                problems.append(
+                    f"{where}.instrument: base_asset and quote_asset are required on network {vp.network} "
+                    "(they name the market, e.g. BTC and USDT)"
+                )
+                continue
+        instrument.update(base_asset=base, quote_asset=quote)
+        instrument_json = json.dumps(instrument)
+        key = (venue, bot.symbol)
+        market = Market(venue, bot.symbol, f"{base}/{quote}", inst.tick_size, inst.lot_step)
+        if key in markets and (markets[key].tick_size, markets[key].step_size) != (
+            inst.tick_size,
+            inst.lot_step,
+        ):
+            problems.append(
+                f"{where}.instrument: tick_size/lot_step differ from another bot's on {bot.symbol}"
+            )
+            continue
+        markets.setdefault(key, market)
+        min_notional.setdefault(key, floor)
+        engine = engines.get(key)
+        try:  # the core's own checks (levels, ladders, budgets, venue minimums)
+            if engine is None:
+                engine = engines[key] = BotEngine(instrument_json)
+            engine.add_bot(i + 1, kind, spec_json)
+        except ValueError as e:
+            problems += [f"{where}: {line.strip()}" for line in str(e).splitlines() if line.strip()]
+            continue
+        capital += _capital(bot)
+        bots.append(
+            BotPlan(str(i + 1), kind, venue, bot.symbol, mode, account, instrument_json, spec_json, bot)
+        )
+
+    accounts: dict[str, AccountPlan] = {}
+    try:
+        found = load_credentials(sorted(live_accounts), secrets_file, environ)
+    except CredentialsError as e:
+        problems.append(str(e))
+        found = {}
+    for name in sorted(live_accounts):
+        venue = account_venue[name]
+        vp = venues[venue]
+        creds = found.get(name)
+        if creds is None and vp.network == "sim":
+            sim_acc = next((a for a in config.sim.accounts if a.name == name), None) or (
+                config.sim.accounts[0] if config.sim.accounts else None
+            )
+            if sim_acc is not None:
+                creds = Credentials(api_key=SecretStr(sim_acc.api_key), secret=SecretStr(sim_acc.secret))
+        if creds is None:
+            prefix = env_prefix(name)
+            problems.append(
+                f"account {name}: no API key for its live bots: set {prefix}API_KEY and {prefix}API_SECRET"
+                f"{f' and {prefix}PASSPHRASE' if venue == 'okx' else ''}, or add accounts.{name} to the "
+                "secrets file (--secrets FILE or WISETRADER_SECRETS_FILE)"
+            )
+            continue
+        if venue == "okx" and vp.network != "sim" and not creds.passphrase.get_secret_value():
+            problems.append(f"account {name}: OKX needs a passphrase ({env_prefix(name)}PASSPHRASE)")
+            continue
+        accounts[name] = AccountPlan(name, venue, creds)
+
+    capital = config.report.capital or capital
+    if not capital:
+        problems.append("report.capital: required (the bots have no budget or investment to default to)")
+    if problems:
+        raise ConfigError(problems)
+    limits = config.risk.model_copy(
+        update={
+            "accounts": {**config.risk.accounts, **account_limits},
+            "bots": {**config.risk.bots, **bot_limits},
+        }
+    )
+    used = {b.venue for b in bots}
+    return RunPlan(
+        config,
+        {n: v for n, v in venues.items() if n in used},
+        accounts,
+        bots,
+        markets,
+        min_notional,
+        limits,
+        capital,
+    )
