@@ -32,6 +32,7 @@ from rich.table import Table
 
 from wisetrader.analytics.report import build, load_fills, render
 from wisetrader.bus import InProcessBus
+from wisetrader.engine import persistence, recovery
 from wisetrader.engine.bots import BotStrategy
 from wisetrader.engine.config import (
     DEFAULT_BOTS,
@@ -140,6 +141,20 @@ async def _stop_orders(
     return {"orders": policy, "open_at_stop": len(open_orders), "left_open": len(left)}
 
 
+def state_path(config: RunConfig) -> Path | None:
+    """The state file of this run's bots (None: not persisted)."""
+    if not config.persist:
+        return None
+    return (config.state_dir or get_settings().data_dir / "state") / persistence.FILE_NAME
+
+
+async def _wait_for_books(gate: RiskGate, keys: set[tuple[str, str]], timeout_s: float) -> None:
+    """Until every market in ``keys`` has a book (a restart's re-sends go through the risk gate)."""
+    deadline = time.monotonic() + timeout_s
+    while any(not gate.instruments[k].bid for k in keys) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def run(
     config: RunConfig,
     duration_s: float | None,
@@ -184,6 +199,8 @@ async def run(
             if bot.mode == "paper":
                 market = markets[(bot.venue, bot.symbol)]
                 paper_markets[bot.venue][market.unified] = (market, bot.instrument_json)
+        state_file = state_path(config)
+        saved = None if state_file is None else recovery.load(state_file, strategy)  # bots resume
         paper = {
             v: PaperExecutor(paper_account(v), ms, config.paper.core_json())
             for v, ms in paper_markets.items()
@@ -199,13 +216,12 @@ async def run(
                 markets[(venue, symbol)].unified, bid, ask, ts
             )
         )
+        persister = None if state_file is None else recovery.attach(engine, strategy, state_file)
+        engine.hold_triggers = saved is not None  # no trigger before the venues and the bots agree
         tasks: list[asyncio.Task[None]] = []
         for executor in live.values():
             await executor.start()
             stack.push_async_callback(executor.close)
-        for name, executor in live.items():
-            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
-            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, 1.0)))
         health: dict[str, bool] = {}
 
         def feed_health(h: FeedHealth) -> None:
@@ -230,6 +246,20 @@ async def run(
                 protocol, instruments, engine.changes_handler(name), http, on_health=feed_health
             )
         feed_tasks = [asyncio.create_task(feed.run()) for feed in feeds.values()]
+        resumed = None
+        if saved is not None:
+            await _wait_for_books(gate, {(b.venue, b.symbol) for b in plan.bots}, 30.0)
+            resumed = (await recovery.resume(router, strategy, saved)).as_dict()
+            engine.hold_triggers = False
+            if on_event is not None:
+                on_event("resumed", resumed)
+            else:
+                print(f"resumed from {state_file}: {json.dumps(resumed)}", flush=True)
+        for name, executor in live.items():
+            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
+            tasks.append(
+                asyncio.create_task(executor.reconcile_forever(unified, 1.0, router.intents.__contains__))
+            )
 
         def bot_states() -> dict[str, dict[str, Any]]:
             return {
@@ -295,6 +325,8 @@ async def run(
             shutdown = await _stop_orders(
                 engine, executors, config.shutdown.orders, config.shutdown.timeout_s
             )
+            if persister is not None:
+                await persister.close()
             await publisher.close()
             writer_stop.set()
             await writer_task
@@ -307,6 +339,10 @@ async def run(
             "risk_rejections": {r.value: n for r, n in gate.rejections.items()},
             "events_published": publisher.published,
             "shutdown": shutdown,
+            "state": None
+            if persister is None
+            else {"file": str(state_file), "writes": persister.writes, "errors": persister.errors},
+            "resumed": resumed,
             "store": {"dsn": store.dsn, "database": store.database, **writer.stats.as_dict()},
             "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
             if engine.latency.samples
@@ -406,8 +442,15 @@ def check_config(config_path: Path | None, secrets_file: Path | None) -> RunConf
     return config
 
 
-def run_command(config_path: Path | None, duration: float | None, secrets_file: Path | None = None) -> None:
+def run_command(
+    config_path: Path | None,
+    duration: float | None,
+    secrets_file: Path | None = None,
+    state_dir: Path | None = None,
+) -> None:
     config = check_config(config_path, secrets_file)
+    if state_dir is not None:
+        config.state_dir = state_dir
     console = Console()
     stop = asyncio.Event()
 
@@ -424,7 +467,11 @@ def run_command(config_path: Path | None, duration: float | None, secrets_file: 
                 config, duration, stop, lambda snap: live.update(live_view(snap)), secrets_file=secrets_file
             )
 
-    result = asyncio.run(main())
+    try:
+        result = asyncio.run(main())
+    except persistence.StateFileError as e:
+        print(f"wisetrader run: cannot resume: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         console.print_json(json.dumps(result.summary, default=str))
         print_report(result.store, console, result.capital)
