@@ -220,3 +220,36 @@ async def test_a_damaged_or_foreign_state_file_is_refused(tmp_path: Path) -> Non
     other.add_bot("binance", "BTCUSDT", 2, *BOTS[2])
     with pytest.raises(persistence.StateFileError, match=r"bot 1 changed \(spec_json\); bot 2 is new"):
         recovery.load(state, other)
+
+
+async def test_writes_are_coalesced_and_an_order_request_waits_for_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "state" / persistence.FILE_NAME
+    taken = [0]
+
+    def snapshot() -> dict[str, Any]:
+        taken[0] += 1
+        return {"snapshot": taken[0]}
+
+    persister = persistence.StatePersister(path, snapshot, interval_s=0.5)
+    persister.start()
+    for _ in range(100):  # a burst of order updates and fills
+        persister.mark()
+    await asyncio.sleep(0.05)
+    assert persister.writes == 0  # held back to coalesce
+    await persister.durable()  # an order request: its snapshot is written at once
+    assert persister.writes == 1 and persistence.read(path) == {"snapshot": 1}
+    persister.mark()
+    await _until(lambda: persister.writes == 2)  # within the interval, without asking
+    assert persistence.read(path) == {"snapshot": 2}
+
+    # A disk that refuses: counted, retried, and no request waiting on it is let through meanwhile.
+    path.parent.rename(tmp_path / "moved")
+    path.parent.write_text("a file where the directory was")
+    waiting = asyncio.create_task(persister.durable())
+    await _until(lambda: persister.errors >= 1)
+    assert not waiting.done()
+    path.parent.unlink()
+    await asyncio.wait_for(waiting, 10)
+    assert persistence.read(path) is not None
+    await persister.close()
+    assert persistence.read(path) == {"snapshot": taken[0]}  # the final write at a clean stop
