@@ -100,9 +100,9 @@ class BotStrategy:
         out = []
         for it in intents:
             if it["action"] in ("cancel", "replace") and it["replaces"] is not None:
-                self._cancel(it["replaces"])
+                self.cancel(it["replaces"])
             elif it["action"] == "cancel":
-                self._cancel(it["client_id"])
+                self.cancel(it["client_id"])
             if it["action"] in ("place", "replace"):
                 price = None if it["order_type"] == "market" else it["price_ticks"]
                 out.append(
@@ -119,7 +119,8 @@ class BotStrategy:
                 )
         return out
 
-    def _cancel(self, client_id: str) -> None:
+    def cancel(self, client_id: str) -> None:
+        """Ask the venue to cancel (without waiting); remembered until the venue confirms."""
         router = self.router
         if router is not None and client_id in router.intents:
             self.pending_cancels.add(client_id)

@@ -19,20 +19,16 @@ bot believes open is placed again, same id, on the fresh paper venue.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccxt.base import errors as ccxt_errors
-
 from wisetrader.engine import persistence
 from wisetrader.engine.bots import BotStrategy
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.router import OrderRouter
-from wisetrader.execution import LiveExecutor, OrderState, TrackedOrder
-from wisetrader.execution.ids import is_ours
+from wisetrader.execution import LiveExecutor, TrackedOrder
 from wisetrader.risk import Intent
 
 
@@ -119,7 +115,7 @@ async def resume(
         if order is None or order.state.terminal:
             strategy.pending_cancels.discard(cid)
         else:
-            strategy._cancel(cid)
+            strategy.cancel(cid)
             report.cancels_resent.append(cid)
     after = strategy.fill_outcomes
     report.fills_applied = after.get("applied", 0) - before.get("applied", 0)
@@ -135,51 +131,20 @@ async def _resume_live(
     symbols: list[str],
     report: RecoveryReport,
 ) -> None:
-    call, ex = executor._call, executor.ex
-    remote: dict[str, dict[str, Any]] = {}  # the venue's view of each owned order it knows
-    lost: list[Intent] = []
-    for symbol in symbols:
-        for r in await call(ex.fetch_open_orders, symbol):
-            cid = str(r.get("clientOrderId") or "")
-            if cid in owned:
-                remote[cid] = r
-            elif is_ours(cid):
-                with contextlib.suppress(ccxt_errors.OrderNotFound):  # gone meanwhile: nothing to cancel
-                    await call(ex.cancel_order, None, symbol, {"origClientOrderId": cid})
-                report.orphans_canceled.append(cid)
-    for cid, intent in owned.items():
-        order = saved.get(cid) or _order(router, executor, intent)
+    for intent in owned.values():
+        router.track(intent)  # before the venue's news about it reaches the router
+    orders = [saved.get(cid) or _order(router, executor, intent) for cid, intent in owned.items()]
+    for order in orders:
         order.account = executor.config.account
-        executor.orders[cid] = order
-        if cid in remote:
-            continue
-        try:
-            remote[cid] = await call(ex.fetch_order, None, order.symbol, {"origClientOrderId": cid})
-        except ccxt_errors.OrderNotFound:
-            del executor.orders[cid]  # placed anew below, through the risk gate
-            lost.append(intent)
-        except ccxt_errors.BaseError as e:
-            order.state, order.error = OrderState.IN_FLIGHT, f"{type(e).__name__}: {str(e)[:200]}"
-            router.track(intent)
-            report.unresolved.append(cid)
-    for cid, r in remote.items():
-        order = executor.orders[cid]
-        order.venue_id = str(r["id"])
-        executor.by_venue_id[order.venue_id] = cid
-        router.track(owned[cid])
-    # Fills before statuses: a bot forgets an order once it is told it is closed.
-    for symbol in symbols:
-        for trade in await call(ex.fetch_my_trades, symbol):
-            owner = executor.by_venue_id.get(str(trade.get("order")))
-            if owner in remote:
-                executor._fill(executor.orders[owner], trade)
-    for cid, r in remote.items():
-        order = executor.orders[cid]
-        executor._apply(order, {**r, "trades": []})
-        (report.settled if order.state.terminal else report.adopted).append(cid)
-    for intent in lost:
-        router.submit(intent)
-        report.resent.append(intent.client_id)
+    found = await executor.resume(orders, symbols)
+    report.adopted += found.adopted
+    report.settled += found.settled
+    report.unresolved += found.unresolved
+    report.orphans_canceled += found.orphans_canceled
+    for cid in found.lost:  # never reached the venue: the bot still wants it, so send it (same id)
+        router.gate.on_order_closed(cid)
+        router.submit(owned[cid])
+        report.resent.append(cid)
 
 
 def _order(router: OrderRouter, executor: LiveExecutor, intent: Intent) -> TrackedOrder:
