@@ -179,7 +179,7 @@ async def test_engine_stopped_dead_with_orders_in_flight_resumes_without_duplica
         assert saved is not None
         seen: list[str] = []
         for engine_state in saved["engines"]:
-            for bot in engine_state["state"]["bots"].values():
+            for bot in json.loads(engine_state["state"])["bots"].values():
                 ledger = bot["desk"]["ledger"]
                 assert ledger["fills_applied"] == len(ledger["seen_fills"])  # none applied twice
                 assert ledger["unknown_fills"] == 0
@@ -204,15 +204,20 @@ async def test_a_damaged_or_foreign_state_file_is_refused(tmp_path: Path) -> Non
     data = state.read_bytes()
 
     state.write_bytes(data[: len(data) // 2])  # a torn write (what the atomic rename prevents)
-    with pytest.raises(persistence.StateFileError, match="corrupt or truncated"):
+    with pytest.raises(persistence.StateFileError, match="truncated"):
         recovery.load(state, strategy)
-    state.write_bytes(data.replace(b'\\"grid\\"', b'\\"gird\\"', 1))
-    with pytest.raises(persistence.StateFileError, match="checksum"):
+    assert b'"kind":"grid"' in data
+    state.write_bytes(data.replace(b'"kind":"grid"', b'"kind":"gird"', 1))  # one flipped field
+    with pytest.raises(persistence.StateFileError, match="checksum mismatch"):
         recovery.load(state, strategy)
-    outer = json.loads(data)
-    state.write_text(json.dumps({**outer, "version": 99}))
+    head, _, body = data.partition(b"\n")
+    state.write_bytes(json.dumps({**json.loads(head), "version": 99}).encode() + b"\n" + body)
     with pytest.raises(persistence.StateFileError, match="version 99"):
         recovery.load(state, strategy)
+    for other_file in (b"", b"bots: []\n"):
+        state.write_bytes(other_file)
+        with pytest.raises(persistence.StateFileError, match="not a wisetrader-engine-state file"):
+            recovery.load(state, strategy)
 
     state.write_bytes(data)
     other = BotStrategy(ACCOUNT, MARKETS)

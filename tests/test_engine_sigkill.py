@@ -14,6 +14,7 @@ bots believe open is exactly what is open on the venue.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -189,7 +190,7 @@ async def test_engine_killed_twice_with_orders_in_flight_resumes_with_every_orde
         assert saved is not None
         seen: list[str] = []
         for engine_state in saved["engines"]:
-            for bot in engine_state["state"]["bots"].values():
+            for bot in json.loads(engine_state["state"])["bots"].values():
                 ledger = bot["desk"]["ledger"]
                 assert ledger["fills_applied"] == len(ledger["seen_fills"])
                 assert ledger["unknown_fills"] == 0
@@ -197,7 +198,10 @@ async def test_engine_killed_twice_with_orders_in_flight_resumes_with_every_orde
         assert len(seen) == len(set(seen))  # no fill in two bots
         assert set(seen) == {str(t["id"]) for t in trades}  # every trade of ours, in a bot, once
         believed = {
-            cid for e in saved["engines"] for b in e["state"]["bots"].values() for cid in b["desk"]["orders"]
+            cid
+            for e in saved["engines"]
+            for b in json.loads(e["state"])["bots"].values()
+            for cid in b["desk"]["orders"]
         }
         open_on_venue = {o.client_id for o in sim.exchange.open_orders(sim.exchange.accounts[ACCOUNT], None)}
         assert believed == open_on_venue

@@ -7,6 +7,7 @@ the stored fills must match what the bots computed themselves in the core.
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -82,7 +83,7 @@ async def test_paper_run_restarted_resumes_its_bots(chdb_dir: Path, tmp_path: Pa
     assert before["fills_applied"] >= 1  # the grid's opening buy at least
     saved = persistence.read(tmp_path / persistence.FILE_NAME)
     assert saved is not None
-    held = set(saved["engines"][0]["state"]["bots"]["1"]["desk"]["orders"])
+    held = set(json.loads(saved["engines"][0]["state"])["bots"]["1"]["desk"]["orders"])
     second = await run(config(), 4.0)
     second.store.close()
     resumed = second.summary["resumed"]

@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,31 +54,32 @@ class BotRecord:
 
 
 # ---- the file ---------------------------------------------------------------------------------------
-def _digest(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 def encode(state: dict[str, Any]) -> bytes:
-    body = json.dumps(state, sort_keys=True, separators=(",", ":"))
-    return json.dumps({"format": FORMAT, "version": VERSION, "sha256": _digest(body), "state": body}).encode()
+    """A header line (format, version, checksum of the rest), then the snapshot as JSON."""
+    body = json.dumps(state, separators=(",", ":")).encode()
+    header = {"format": FORMAT, "version": VERSION, "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header).encode() + b"\n" + body
 
 
 def decode(data: bytes, source: str = "state file") -> dict[str, Any]:
     """The snapshot in ``data``; :class:`StateFileError` saying what is wrong otherwise."""
+    head, newline, body = data.partition(b"\n")
     try:
-        outer = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StateFileError(f"{source}: not a whole state file (corrupt or truncated): {e}") from None
-    if not isinstance(outer, dict) or outer.get("format") != FORMAT:
+        header = json.loads(head)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise StateFileError(f"{source}: not a {FORMAT} file")
-    if outer.get("version") != VERSION:
+    if header.get("version") != VERSION:
         raise StateFileError(
-            f"{source}: format version {outer.get('version')!r}, this engine reads version {VERSION}"
+            f"{source}: format version {header.get('version')!r}, this engine reads version {VERSION}"
         )
-    body = outer.get("state")
-    if not isinstance(body, str) or outer.get("sha256") != _digest(body):
-        raise StateFileError(f"{source}: checksum mismatch (the file was altered or damaged)")
-    state = json.loads(body)
+    if not newline or header.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise StateFileError(f"{source}: checksum mismatch (the file is truncated, altered or damaged)")
+    try:
+        state = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StateFileError(f"{source}: the snapshot is not JSON: {e}") from None
     if not isinstance(state, dict):
         raise StateFileError(f"{source}: the snapshot is not an object")
     return state
@@ -150,9 +151,10 @@ def snapshot(
 ) -> dict[str, Any]:
     """The whole durable state (JSON-ready); ``orders``: every executor's tracked orders."""
     return {
-        "bots": [asdict(b) for b in sorted(bots.values(), key=lambda b: b.bot_id)],
+        "bots": [{f: getattr(b, f) for f in BotRecord.__slots__} for _, b in sorted(bots.items())],
         "engines": [
-            {"venue": venue, "symbol": symbol, "state": json.loads(engine.export_state())}
+            # The core's export as it is (a JSON string): parsing it here would only cost time.
+            {"venue": venue, "symbol": symbol, "state": engine.export_state()}
             for (venue, symbol), engine in sorted(engines.items())
         ],
         "orders": [order_record(o) for o in orders if not o.state.terminal],
@@ -162,10 +164,7 @@ def snapshot(
 
 def restore_engines(state: dict[str, Any]) -> dict[tuple[str, str], BotEngine]:
     try:
-        return {
-            (e["venue"], e["symbol"]): BotEngine.import_state(json.dumps(e["state"]))
-            for e in state["engines"]
-        }
+        return {(e["venue"], e["symbol"]): BotEngine.import_state(e["state"]) for e in state["engines"]}
     except (KeyError, TypeError, ValueError) as e:
         raise StateFileError(f"bot state cannot be restored: {e}") from None
 
