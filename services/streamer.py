@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
+from wisetrader.engine.persistence import StateFileError
 from wisetrader.engine.run import run
 from wisetrader.settings import get_settings
 
@@ -83,7 +84,11 @@ def main() -> None:
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_addr)
     log.info("starting", metrics_port=args.metrics_port, config=str(args.config or ""))
-    asyncio.run(serve(config, secrets_file, log))
+    try:
+        asyncio.run(serve(config, secrets_file, log))
+    except StateFileError as e:  # a damaged state file, or one written for other bots
+        log.error("cannot_resume", problem=str(e))
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
