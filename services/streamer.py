@@ -22,7 +22,7 @@ import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
 from wisetrader.engine.persistence import StateFileError
-from wisetrader.engine.run import run
+from wisetrader.engine.run import default_state_dir, run
 from wisetrader.settings import get_settings
 
 ORDERS = Gauge("wisetrader_engine_orders", "orders sent since start (paper and live)")
@@ -78,6 +78,7 @@ def main() -> None:
     try:
         config = load_config(args.config) if args.config else RunConfig()
         resolve(config, secrets_file)
+        config.state_dir = config.state_dir or default_state_dir(args.config)
     except ConfigError as e:
         log.error("invalid_config", config=str(args.config or ""), problems=e.problems)
         raise SystemExit(2) from None

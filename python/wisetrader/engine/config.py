@@ -196,7 +196,7 @@ class RunConfig(_Strict):
     store: str = ""
     database: str = ""
     # Durable bot state, so that a restart resumes every bot where it was (docs/restarts.md): its directory
-    # (default ``<data_dir>/state``; ``wisetrader run --state-dir``), or ``persist: false`` for none.
+    # (default ``<data_dir>/state/<config file name>``; ``wisetrader run --state-dir``), or ``persist: false``.
     state_dir: Path | None = None
     persist: bool = True
 

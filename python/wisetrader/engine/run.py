@@ -141,11 +141,16 @@ async def _stop_orders(
     return {"orders": policy, "open_at_stop": len(open_orders), "left_open": len(left)}
 
 
+def default_state_dir(config_path: Path | None) -> Path:
+    """``<data_dir>/state/<config file name>`` (``default`` without one): each config resumes its own bots."""
+    return get_settings().data_dir / "state" / (config_path.stem if config_path else "default")
+
+
 def state_path(config: RunConfig) -> Path | None:
     """The state file of this run's bots (None: not persisted)."""
     if not config.persist:
         return None
-    return (config.state_dir or get_settings().data_dir / "state") / persistence.FILE_NAME
+    return (config.state_dir or default_state_dir(None)) / persistence.FILE_NAME
 
 
 async def _wait_for_books(gate: RiskGate, keys: set[tuple[str, str]], timeout_s: float) -> None:
@@ -449,8 +454,7 @@ def run_command(
     state_dir: Path | None = None,
 ) -> None:
     config = check_config(config_path, secrets_file)
-    if state_dir is not None:
-        config.state_dir = state_dir
+    config.state_dir = state_dir or config.state_dir or default_state_dir(config_path)
     console = Console()
     stop = asyncio.Event()
 
