@@ -22,6 +22,7 @@ import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
 from wisetrader.engine.persistence import StateFileError
+from wisetrader.engine.recovery import ResumeError
 from wisetrader.engine.run import default_state_dir, run
 from wisetrader.settings import get_settings
 
@@ -87,7 +88,7 @@ def main() -> None:
     log.info("starting", metrics_port=args.metrics_port, config=str(args.config or ""))
     try:
         asyncio.run(serve(config, secrets_file, log))
-    except StateFileError as e:  # a damaged state file, or one written for other bots
+    except (StateFileError, ResumeError) as e:  # a bad state file, or a venue that would not reconcile
         log.error("cannot_resume", problem=str(e))
         raise SystemExit(2) from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -258,3 +259,24 @@ async def test_writes_are_coalesced_and_an_order_request_waits_for_its_own(tmp_p
     assert persistence.read(path) is not None
     await persister.close()
     assert persistence.read(path) == {"snapshot": taken[0]}  # the final write at a clean stop
+
+
+async def test_a_venue_that_will_not_reconcile_stops_the_start(tmp_path: Path) -> None:
+    strategy = BotStrategy(ACCOUNT, MARKETS)
+    strategy.add_bot("binance", "BTCUSDT", 1, *BOTS[1])
+    strategy.engines[("binance", "BTCUSDT")].on_top(2999900, 3000100, 1)  # orders the bot believes open
+    executor = LiveExecutor(ExecutorConfig(venue="binance", account=ACCOUNT, rest_base="http://127.0.0.1:9"))
+    executor.ex = executor.build_client()
+    executor.stopped_until = time.monotonic() + 600  # banned by the venue (HTTP 418)
+    gate = RiskGate(RiskLimits())
+    gate.add_instrument(Instrument("binance", "BTCUSDT", BTC.tick_size, BTC.step_size))
+    gate.add_account(ACCOUNT, "binance")
+    router = OrderRouter(gate, {ACCOUNT: executor}, MARKETS)
+    strategy.router = router
+    try:
+        with pytest.raises(recovery.ResumeError, match="account demo: the venue did not answer"):
+            await recovery.resume(router, strategy)
+    finally:
+        await executor.close()
+    assert not router.tasks and not executor.orders  # nothing was sent
+    assert len(gate.open) == len(list(strategy.open_orders()))  # each counted once despite the retries

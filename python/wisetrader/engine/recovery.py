@@ -19,16 +19,20 @@ bot believes open is placed again, same id, on the fresh paper venue.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ccxt.base import errors as ccxt_errors
 
 from wisetrader.engine import persistence
 from wisetrader.engine.bots import BotStrategy
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.router import OrderRouter
 from wisetrader.execution import LiveExecutor, TrackedOrder
+from wisetrader.execution.live import AccountStopped, RateLimited
 from wisetrader.risk import Intent
 
 
@@ -70,6 +74,13 @@ def attach(
     return persister
 
 
+RESUME_ATTEMPTS = 3
+
+
+class ResumeError(Exception):
+    """A live account could not be reconciled with its venue at start: the engine does not trade."""
+
+
 @dataclass
 class RecoveryReport:
     adopted: list[str] = field(default_factory=list)  # open on the venue: tracked again
@@ -103,7 +114,18 @@ async def resume(
                 for b in strategy.bots.values()
                 if b.account == account
             }
-            await _resume_live(router, executor, mine, saved, sorted(symbols), report)
+            for attempt in range(RESUME_ATTEMPTS):
+                try:
+                    await _resume_live(router, executor, mine, saved, sorted(symbols), report)
+                    break
+                except (ccxt_errors.BaseError, AccountStopped, RateLimited) as e:
+                    if attempt + 1 == RESUME_ATTEMPTS:
+                        # Trading on without knowing what is on the venue could place orders twice.
+                        raise ResumeError(
+                            f"account {account}: the venue did not answer the reconciliation "
+                            f"({RESUME_ATTEMPTS} attempts): {type(e).__name__}: {str(e)[:200]}"
+                        ) from None
+                    await asyncio.sleep(2**attempt)
         else:
             for intent in mine.values():  # the paper book died with the process: place again
                 router.submit(intent)

@@ -137,7 +137,8 @@ class OrderRouter:
     def track(self, intent: Intent) -> None:
         """Count ``intent``'s order as open (on submit, or when a restart finds it on the venue)."""
         self.intents[intent.client_id] = intent
-        self.gate.on_order_accepted(intent)
+        if intent.client_id not in self.gate.open:  # a restart's retry must not count it twice
+            self.gate.on_order_accepted(intent)
 
     async def _place(self, executor: Executor, request: OrderRequest) -> TrackedOrder:
         if self.before_send is not None:

@@ -473,7 +473,7 @@ def run_command(
 
     try:
         result = asyncio.run(main())
-    except persistence.StateFileError as e:
+    except (persistence.StateFileError, recovery.ResumeError) as e:
         print(f"wisetrader run: cannot resume: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
