@@ -23,7 +23,7 @@ from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
 from wisetrader.engine.persistence import StateFileError
 from wisetrader.engine.recovery import ResumeError
-from wisetrader.engine.run import default_state_dir, run
+from wisetrader.engine.run import StartError, default_state_dir, run
 from wisetrader.settings import get_settings
 
 ORDERS = Gauge("wisetrader_engine_orders", "orders sent since start (paper and live)")
@@ -91,6 +91,9 @@ def main() -> None:
     except (StateFileError, ResumeError) as e:  # a bad state file, or a venue that would not reconcile
         log.error("cannot_resume", problem=str(e))
         raise SystemExit(2) from None
+    except StartError as e:
+        log.error("start_failed", error=str(e))
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

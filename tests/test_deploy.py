@@ -87,6 +87,8 @@ def _field(model: type[BaseModel], parts: list[str]) -> bool:
 def test_every_wisetrader_variable_is_a_settings_field() -> None:
     used = {m for p in DEPLOY_TEXTS for m in ENV_VAR.findall(p.read_text())}
     assert {"WISETRADER_BUS", "WISETRADER_KAFKA_BOOTSTRAP", "WISETRADER_STORE_DSN"} <= used
+    # WISETRADER_ACCOUNT_<NAME>_API_KEY etc. are accounts' API keys (engine/credentials.py), not settings.
+    used = {v for v in used if not v.startswith("WISETRADER_ACCOUNT_")}
     unknown = sorted(v for v in used if not _field(Settings, v.removeprefix("WISETRADER_").split("__")))
     assert not unknown, f"not fields of wisetrader.settings.Settings: {unknown}"
 
@@ -129,7 +131,7 @@ def _commands() -> list[list[str]]:
 
 def test_every_command_names_a_service_module_or_cli_command_and_its_flags() -> None:
     commands = _commands()
-    for service in ("services.writer", "services.api"):
+    for service in ("services.writer", "services.api", "services.streamer"):
         assert sum(c[:3] == ["python", "-m", service] for c in commands) == 2, service  # compose and Helm
     cli_commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     for argv in commands:
@@ -205,6 +207,11 @@ def test_ports_agree_between_compose_helm_and_prometheus() -> None:
     assert port_of(api["environment"]["HEALTHCHECK_URL"].split("/health")[0]) == api_port
     assert load(CHART / "values.yaml")["api"]["port"] == api_port
     assert jobs["wisetrader-api"]["static_configs"][0]["targets"] == [f"api:{api_port}"]
+    streamer = image_services()["streamer"]
+    streamer_port = int(streamer["command"][streamer["command"].index("--metrics-port") + 1])
+    assert port_of(streamer["environment"]["HEALTHCHECK_URL"].rsplit("/", 1)[0]) == streamer_port
+    assert load(CHART / "values.yaml")["streamer"]["metricsPort"] == streamer_port
+    assert jobs["wisetrader-streamer"]["static_configs"][0]["targets"] == [f"streamer:{streamer_port}"]
     grafana = DEPLOY / "grafana" / "provisioning"
     datasource = load(grafana / "datasources" / "prometheus.yml")["datasources"][0]
     prometheus_port = port_of(compose()["services"]["prometheus"]["ports"][0])  # host:port:container-port
@@ -275,3 +282,17 @@ def test_api_probes_and_scrape_path_exist(tmp_path: Path, monkeypatch: pytest.Mo
     probed = {"/" + api["environment"]["HEALTHCHECK_URL"].split("/", 3)[3], "/metrics"}
     probed |= set(re.findall(r"httpGet: \{ path: (\S+),", (CHART / "templates" / "api.yaml").read_text()))
     assert len(probed) == 3 and probed <= paths, probed - paths
+
+
+def test_streamer_run_configs_in_compose_and_helm_are_valid() -> None:
+    from wisetrader.engine.config import RunConfig, load_config, resolve
+
+    command = image_services()["streamer"]["command"]
+    path = _container_path("streamer", command[command.index("--config") + 1])
+    plan = resolve(load_config(path), environ={})  # runs as is: no keys needed (simulator accounts)
+    assert plan.bots
+    helm = RunConfig.model_validate(yaml.safe_load(load(CHART / "values.yaml")["streamer"]["config"]))
+    assert resolve(helm, environ={}).bots and helm.shutdown.orders == "cancel"
+    template = (CHART / "templates" / "streamer.yaml").read_text()
+    assert "replicas: 1" in template and "type: Recreate" in template  # never two engines at once
+    assert '"--config", "/etc/wisetrader/run.yaml"' in template and "mountPath: /etc/wisetrader," in template

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wisetrader._core import BotEngine
 from wisetrader.bots.model import BotFileError, DcaBotFile, GridBotFile, core_args, parse_bot
@@ -34,7 +42,7 @@ from wisetrader.engine.router import Market
 from wisetrader.risk import AccountLimits, BotLimits, RiskLimits
 from wisetrader.sim import SimConfig
 from wisetrader.sim.config import MarketSpec, SymbolSpec
-from wisetrader.venues.base import _venue_module
+from wisetrader.venues import venue_protocol
 
 Mode = Literal["paper", "live"]
 Network = Literal["sim", "mainnet", "testnet", "custom"]
@@ -200,6 +208,22 @@ class RunConfig(_Strict):
     state_dir: Path | None = None
     persist: bool = True
 
+    @field_validator("store")
+    @classmethod
+    def _dsn(cls, v: str) -> str:
+        if v and not v.startswith(("chdb://", "http://", "https://")):
+            raise ValueError(
+                "must be empty or start with chdb://, http:// or https://"
+            )  # never echo: a password
+        return v
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if v and not v.isidentifier():
+            raise ValueError("must be a ClickHouse identifier (letters, digits, _)")
+        return v
+
     @model_validator(mode="before")
     @classmethod
     def _no_keys(cls, data: Any) -> Any:
@@ -292,7 +316,7 @@ class VenuePlan:
         if rest is None or ws is None:
             return None, None
         if urllib.parse.urlsplit(ws).path in ("", "/"):
-            real = _venue_module(self.name).ENDPOINTS["mainnet"].ws
+            real = venue_protocol(self.name).endpoints.ws
             ws = ws.rstrip("/") + urllib.parse.urlsplit(real).path
         return rest, ws
 
@@ -329,19 +353,6 @@ class RunPlan:
     capital: Decimal
 
 
-def _merge_limits(
-    model: type[AccountLimits] | type[BotLimits], base: BaseModel, given: Any, where: str, problems: list[str]
-) -> Any:
-    if not isinstance(given, dict):
-        problems.append(f"{where}: expected a mapping of limits")
-        return None
-    try:
-        return model.model_validate({**base.model_dump(), **given})
-    except ValidationError as e:
-        problems += _problems(e, where)
-        return None
-
-
 def _capital(bot: DcaBotFile | GridBotFile) -> Decimal:
     """What a bot may commit, in quote: a grid's investment, a DCA bot's budget (or its ladder in quote)."""
     if isinstance(bot, GridBotFile):
@@ -358,217 +369,255 @@ def resolve(
     environ: Mapping[str, str] | None = None,
 ) -> RunPlan:
     """Check everything, start nothing: the run's plan, or a :class:`ConfigError` listing every problem."""
-    problems: list[str] = []
-    venues: dict[str, VenuePlan] = {}
-    labels: dict[str, str] = {}  # protocol name -> config label
-    given = config.venues if "venues" in config.model_fields_set else None
-    if given is None:
-        named = (b.get("venue") for b in config.bots if isinstance(b, dict))
-        given = {v: VenueConfig() for v in dict.fromkeys(named) if isinstance(v, str)}
-    for label, vc in given.items():
-        name = VENUES.get(label)
-        if name is None:
-            problems.append(f"venues.{label}: unknown venue; expected one of {', '.join(VENUES)}")
-        elif name in labels:
-            problems.append(f"venues.{label}: the same venue as venues.{labels[name]}")
-        else:
-            labels[name] = label
-            venues[name] = VenuePlan(name, label, vc.network, vc.rest, vc.ws)
+    return _Resolver(config).plan(secrets_file, environ)
 
-    sim_symbols: dict[tuple[str, str], SymbolSpec] = {}
-    for s in config.sim.symbols:
-        for v in ("binance", "bybit"):
-            sim_symbols[(v, s.symbol)] = s
-        sim_symbols[("okx", s.okx_inst_id)] = s
 
-    account_venue: dict[str, str] = {}
-    account_limits: dict[str, AccountLimits] = {}
-    for i, acc in enumerate(config.accounts):
-        where = f"accounts[{i}]"
-        if not ACCOUNT_NAME.fullmatch(acc.name):
-            problems.append(f"{where}.name: must match [A-Za-z0-9_-]{{1,32}}")
-        elif acc.name.startswith(PAPER_ACCOUNT):
-            problems.append(f"{where}.name: names starting with {PAPER_ACCOUNT!r} are the paper accounts'")
-        elif acc.name in account_venue:
-            problems.append(f"{where}.name: {acc.name} is defined twice")
-        name = VENUES.get(acc.venue)
-        if name is None or name not in venues:
-            problems.append(f"{where}.venue: {acc.venue!r} is not under venues: ({', '.join(given)})")
-            continue
-        account_venue[acc.name] = name
-        limits = _merge_limits(
-            AccountLimits, config.risk.for_account(acc.name), acc.limits, f"{where}.limits", problems
+class _Resolver:
+    """One pass over the config; each step appends its problems and goes on, so all are reported."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.problems: list[str] = []
+        self.venues: dict[str, VenuePlan] = {}  # by protocol name
+        self.listed = ""  # the venues as the config names them, for messages
+        self.account_venue: dict[str, str] = {}
+        self.account_limits: dict[str, AccountLimits] = {}
+        self.bot_limits: dict[str, BotLimits] = {}
+        self.bots: list[BotPlan] = []
+        self.markets: dict[tuple[str, str], Market] = {}
+        self.min_notional: dict[tuple[str, str], Decimal] = {}
+        self.engines: dict[tuple[str, str], BotEngine] = {}
+        self.live_accounts: set[str] = set()
+        self.capital = Decimal(0)
+        self.sim_symbols: dict[tuple[str, str], SymbolSpec] = {}
+        for s in config.sim.symbols:
+            self.sim_symbols.update(
+                {("binance", s.symbol): s, ("bybit", s.symbol): s, ("okx", s.okx_inst_id): s}
+            )
+
+    def plan(self, secrets_file: Path | None, environ: Mapping[str, str] | None) -> RunPlan:
+        config = self.config
+        self._venues()
+        self._accounts()
+        for i, spec in enumerate(config.bots):
+            self._bot(i, spec)
+        accounts = self._keys(secrets_file, environ)
+        capital = config.report.capital or self.capital
+        if not capital and not self.problems:
+            self.problems.append(
+                "report.capital: required (the bots have no budget or investment to default to)"
+            )
+        if self.problems:
+            raise ConfigError(self.problems)
+        limits = config.risk.model_copy(
+            update={
+                "accounts": {**config.risk.accounts, **self.account_limits},
+                "bots": {**config.risk.bots, **self.bot_limits},
+            }
         )
-        if limits is not None and acc.limits:
-            account_limits[acc.name] = limits
+        used = {b.venue for b in self.bots}
+        venues = {n: v for n, v in self.venues.items() if n in used}
+        return RunPlan(config, venues, accounts, self.bots, self.markets, self.min_notional, limits, capital)
 
-    # A live bot on the simulator needs no account: the simulator's first account is implied.
-    implied = config.sim.accounts[0].name if config.sim.accounts else None
+    def _venues(self) -> None:
+        config = self.config
+        given = config.venues
+        if "venues" not in config.model_fields_set:  # default: every venue the bots name, on the simulator
+            named = (b.get("venue") for b in config.bots if isinstance(b, dict))
+            given = {v: VenueConfig() for v in dict.fromkeys(named) if isinstance(v, str)}
+        self.listed = ", ".join(given)
+        for label, vc in given.items():
+            name = VENUES.get(label)
+            if name is None:
+                self.problems.append(f"venues.{label}: unknown venue; expected one of {', '.join(VENUES)}")
+            elif name in self.venues:
+                self.problems.append(f"venues.{label}: the same venue as venues.{self.venues[name].label}")
+            else:
+                self.venues[name] = VenuePlan(name, label, vc.network, vc.rest, vc.ws)
 
-    bots: list[BotPlan] = []
-    bot_limits: dict[str, BotLimits] = {}
-    markets: dict[tuple[str, str], Market] = {}
-    min_notional: dict[tuple[str, str], Decimal] = {}
-    engines: dict[tuple[str, str], BotEngine] = {}
-    live_accounts: set[str] = set()
-    capital = Decimal(0)
-    for i, spec in enumerate(config.bots):
-        where = f"bots[{i}]"
+    def _venue(self, given: str, where: str) -> VenuePlan | None:
+        venue = self.venues.get(VENUES.get(given, ""))
+        if venue is None:
+            self.problems.append(f"{where}.venue: {given!r} is not under venues: ({self.listed})")
+        return venue
+
+    def _limits(
+        self, model: type[AccountLimits] | type[BotLimits], base: BaseModel, given: Any, where: str
+    ) -> Any:
+        """``given`` over ``base`` (the defaults for this account or bot), or None if invalid."""
+        if not isinstance(given, dict):
+            self.problems.append(f"{where}: expected a mapping of limits")
+            return None
+        try:
+            return model.model_validate({**base.model_dump(), **given})
+        except ValidationError as e:
+            self.problems += _problems(e, where)
+            return None
+
+    def _accounts(self) -> None:
+        config = self.config
+        for i, acc in enumerate(config.accounts):
+            where = f"accounts[{i}]"
+            if not ACCOUNT_NAME.fullmatch(acc.name):
+                self.problems.append(f"{where}.name: must match [A-Za-z0-9_-]{{1,32}}")
+            elif acc.name.startswith(PAPER_ACCOUNT):
+                self.problems.append(
+                    f"{where}.name: names starting with {PAPER_ACCOUNT!r} are the paper accounts'"
+                )
+            elif acc.name in self.account_venue:
+                self.problems.append(f"{where}.name: {acc.name} is defined twice")
+            venue = self._venue(acc.venue, where)
+            if venue is None:
+                continue
+            self.account_venue[acc.name] = venue.name
+            base = config.risk.for_account(acc.name)
+            limits = self._limits(AccountLimits, base, acc.limits, f"{where}.limits")
+            if limits is not None and acc.limits:
+                self.account_limits[acc.name] = limits
+
+    def _bot(self, i: int, spec: Any) -> None:
+        where, bot_id = f"bots[{i}]", str(i + 1)
         if not isinstance(spec, dict):
-            problems.append(f"{where}: expected a mapping of keys")
-            continue
-        mode = spec.get("mode", config.mode)
+            self.problems.append(f"{where}: expected a mapping of keys")
+            return
+        mode = spec.get("mode", self.config.mode)
         if mode not in ("paper", "live"):
-            problems.append(f"{where}.mode: must be paper or live, got {mode!r}")
-            continue
+            self.problems.append(f"{where}.mode: must be paper or live, got {mode!r}")
+            return
         try:
             bot = parse_bot({k: v for k, v in spec.items() if k not in RUN_ONLY_BOT_KEYS}, source=where)
         except BotFileError as e:
             head, *rest = str(e).splitlines()
-            problems += [f"{where}.{line.strip()}" for line in rest] if rest else [head]
-            continue
-        venue = VENUES.get(bot.venue)
-        if venue is None or venue not in venues:
-            problems.append(f"{where}.venue: {bot.venue!r} is not under venues: ({', '.join(given)})")
-            continue
-        vp = venues[venue]
+            self.problems += [f"{where}.{line.strip()}" for line in rest] if rest else [head]
+            return
+        venue = self._venue(bot.venue, where)
+        if venue is None:
+            return
         if "limits" in spec:
-            limits = _merge_limits(
-                BotLimits, config.risk.for_bot(str(i + 1)), spec["limits"], f"{where}.limits", problems
-            )
+            base = self.config.risk.for_bot(bot_id)
+            limits = self._limits(BotLimits, base, spec["limits"], f"{where}.limits")
             if limits is not None:
-                bot_limits[str(i + 1)] = limits
-        account = spec.get("account")
+                self.bot_limits[bot_id] = limits
+        account = self._bot_account(venue, mode, spec.get("account"), where)
+        if account is None:
+            return
+        instrument_json = self._market(venue, bot, where)
+        if instrument_json is None:
+            return
+        kind, _, spec_json = core_args(bot)
+        key = (venue.name, bot.symbol)
+        try:  # the core's own checks (levels, ladders, budgets, venue minimums)
+            if key not in self.engines:
+                self.engines[key] = BotEngine(instrument_json)
+            self.engines[key].add_bot(i + 1, kind, spec_json)
+        except ValueError as e:
+            # The core names the key first ("upper: must be above lower"): make it a path.
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            self.problems += [f"{where}.{x}" if re.match(r"[\w.]+: ", x) else f"{where}: {x}" for x in lines]
+            return
+        if mode == "live":
+            self.live_accounts.add(account)
+        self.capital += _capital(bot)
+        self.bots.append(
+            BotPlan(bot_id, kind, venue.name, bot.symbol, mode, account, instrument_json, spec_json, bot)
+        )
+
+    def _bot_account(self, venue: VenuePlan, mode: str, account: Any, where: str) -> str | None:
+        """The account a bot trades on: paper-<venue>, or a live account of its venue."""
         if mode == "paper":
-            if account is not None:
-                problems.append(f"{where}.account: only live bots have an account (this one is paper)")
-            account = paper_account(venue)
-        else:
-            on_venue = [a for a, v in account_venue.items() if v == venue]
             if account is None:
-                if len(on_venue) == 1:
-                    account = on_venue[0]
-                elif not on_venue and vp.network == "sim" and implied is not None:
-                    account = implied
-                    account_venue.setdefault(implied, venue)
-                else:
-                    problems.append(
-                        f"{where}.account: required for a live bot on {vp.label} "
-                        f"(accounts there: {', '.join(on_venue) or 'none; add one under accounts:'})"
-                    )
-                    continue
-            elif account not in account_venue:
-                problems.append(f"{where}.account: {account!r} is not under accounts:")
-                continue
-            elif account_venue[account] != venue:
-                problems.append(
-                    f"{where}.account: {account} trades on {labels[account_venue[account]]}, "
-                    f"the bot on {vp.label}"
-                )
-                continue
-            live_accounts.add(account)
-        kind, instrument_json, spec_json = core_args(bot)
-        instrument = json.loads(instrument_json)
+                return paper_account(venue.name)
+            self.problems.append(f"{where}.account: only live bots have an account (this one is paper)")
+            return None
+        on_venue = [a for a, v in self.account_venue.items() if v == venue.name]
+        if account is None:
+            if len(on_venue) == 1:
+                return on_venue[0]
+            sim_accounts = self.config.sim.accounts
+            if not on_venue and venue.network == "sim" and sim_accounts:
+                # No account on a simulated venue: the simulator's first account is implied.
+                self.account_venue.setdefault(sim_accounts[0].name, venue.name)
+                return sim_accounts[0].name
+            self.problems.append(
+                f"{where}.account: required for a live bot on {venue.label} "
+                f"(accounts there: {', '.join(on_venue) or 'none; add one under accounts:'})"
+            )
+        elif account not in self.account_venue:
+            self.problems.append(f"{where}.account: {account!r} is not under accounts:")
+        elif self.account_venue[account] != venue.name:
+            other = self.venues[self.account_venue[account]].label
+            self.problems.append(f"{where}.account: {account} trades on {other}, the bot on {venue.label}")
+        else:
+            return str(account)
+        return None
+
+    def _market(self, venue: VenuePlan, bot: DcaBotFile | GridBotFile, where: str) -> str | None:
+        """Register the bot's market; the core's instrument JSON with the asset names (None if invalid)."""
         inst = bot.instrument
-        if vp.network == "sim":
-            sym = sim_symbols.get((venue, bot.symbol))
+        if venue.network == "sim":
+            sym = self.sim_symbols.get((venue.name, bot.symbol))
             if sym is None:
-                names = sorted({s for v, s in sim_symbols if v == venue})
-                problems.append(
-                    f"{where}.symbol: {bot.symbol} is not a simulator symbol on {vp.label} "
+                names = sorted({s for v, s in self.sim_symbols if v == venue.name})
+                self.problems.append(
+                    f"{where}.symbol: {bot.symbol} is not a simulator symbol on {venue.label} "
                     f"({', '.join(names)})"
                 )
-                continue
+                return None
             if (inst.tick_size, inst.lot_step) != (sym.tick_size, sym.step_size):
-                problems.append(
+                self.problems.append(
                     f"{where}.instrument: tick_size/lot_step {inst.tick_size}/{inst.lot_step} differ "
                     f"from the simulator's {sym.tick_size}/{sym.step_size} for {bot.symbol}"
                 )
-                continue
+                return None
             base, quote, floor = sym.base, sym.quote, sym.min_notional
-        else:
+        elif "base_asset" in inst.model_fields_set and "quote_asset" in inst.model_fields_set:
             base, quote, floor = inst.base_asset, inst.quote_asset, inst.min_notional or Decimal(0)
-            if "base_asset" not in inst.model_fields_set or "quote_asset" not in inst.model_fields_set:
-                problems.append(
-                    f"{where}.instrument: base_asset and quote_asset are required on network {vp.network} "
-                    "(they name the market, e.g. BTC and USDT)"
-                )
-                continue
-        instrument.update(base_asset=base, quote_asset=quote)
-        instrument_json = json.dumps(instrument)
-        key = (venue, bot.symbol)
-        market = Market(venue, bot.symbol, f"{base}/{quote}", inst.tick_size, inst.lot_step)
-        if key in markets and (markets[key].tick_size, markets[key].step_size) != (
-            inst.tick_size,
-            inst.lot_step,
-        ):
-            problems.append(
+        else:
+            self.problems.append(
+                f"{where}.instrument: base_asset and quote_asset are required on network {venue.network} "
+                "(they name the market, e.g. BTC and USDT)"
+            )
+            return None
+        key = (venue.name, bot.symbol)
+        known = self.markets.get(key)
+        if known is not None and (known.tick_size, known.step_size) != (inst.tick_size, inst.lot_step):
+            self.problems.append(
                 f"{where}.instrument: tick_size/lot_step differ from another bot's on {bot.symbol}"
             )
-            continue
-        markets.setdefault(key, market)
-        min_notional.setdefault(key, floor)
-        engine = engines.get(key)
-        try:  # the core's own checks (levels, ladders, budgets, venue minimums)
-            if engine is None:
-                engine = engines[key] = BotEngine(instrument_json)
-            engine.add_bot(i + 1, kind, spec_json)
-        except ValueError as e:
-            problems += [f"{where}: {line.strip()}" for line in str(e).splitlines() if line.strip()]
-            continue
-        capital += _capital(bot)
-        bots.append(
-            BotPlan(str(i + 1), kind, venue, bot.symbol, mode, account, instrument_json, spec_json, bot)
+            return None
+        self.markets.setdefault(
+            key, Market(venue.name, bot.symbol, f"{base}/{quote}", inst.tick_size, inst.lot_step)
         )
+        self.min_notional.setdefault(key, floor)
+        instrument = json.loads(core_args(bot)[1])
+        return json.dumps({**instrument, "base_asset": base, "quote_asset": quote})
 
-    accounts: dict[str, AccountPlan] = {}
-    try:
-        found = load_credentials(sorted(live_accounts), secrets_file, environ)
-    except CredentialsError as e:
-        problems.append(str(e))
-        found = {}
-    for name in sorted(live_accounts):
-        venue = account_venue[name]
-        vp = venues[venue]
-        creds = found.get(name)
-        if creds is None and vp.network == "sim":
-            sim_acc = next((a for a in config.sim.accounts if a.name == name), None) or (
-                config.sim.accounts[0] if config.sim.accounts else None
-            )
-            if sim_acc is not None:
-                creds = Credentials(api_key=SecretStr(sim_acc.api_key), secret=SecretStr(sim_acc.secret))
-        if creds is None:
+    def _keys(self, secrets_file: Path | None, environ: Mapping[str, str] | None) -> dict[str, AccountPlan]:
+        """The live accounts' keys: environment, secrets file, or (simulated venues) the simulator's."""
+        names = sorted(self.live_accounts)
+        try:
+            found = load_credentials(names, secrets_file, environ)
+        except CredentialsError as e:
+            self.problems.append(str(e))
+            return {}
+        accounts = {}
+        for name in names:
+            venue = self.venues[self.account_venue[name]]
+            creds = found.get(name)
+            sim_accounts = self.config.sim.accounts
+            if creds is None and venue.network == "sim" and sim_accounts:
+                sim = next((a for a in sim_accounts if a.name == name), sim_accounts[0])
+                creds = Credentials(api_key=SecretStr(sim.api_key), secret=SecretStr(sim.secret))
             prefix = env_prefix(name)
-            problems.append(
-                f"account {name}: no API key for its live bots: set {prefix}API_KEY and {prefix}API_SECRET"
-                f"{f' and {prefix}PASSPHRASE' if venue == 'okx' else ''}, or add accounts.{name} to the "
-                "secrets file (--secrets FILE or WISETRADER_SECRETS_FILE)"
-            )
-            continue
-        if venue == "okx" and vp.network != "sim" and not creds.passphrase.get_secret_value():
-            problems.append(f"account {name}: OKX needs a passphrase ({env_prefix(name)}PASSPHRASE)")
-            continue
-        accounts[name] = AccountPlan(name, venue, creds)
-
-    capital = config.report.capital or capital
-    if not capital:
-        problems.append("report.capital: required (the bots have no budget or investment to default to)")
-    if problems:
-        raise ConfigError(problems)
-    limits = config.risk.model_copy(
-        update={
-            "accounts": {**config.risk.accounts, **account_limits},
-            "bots": {**config.risk.bots, **bot_limits},
-        }
-    )
-    used = {b.venue for b in bots}
-    return RunPlan(
-        config,
-        {n: v for n, v in venues.items() if n in used},
-        accounts,
-        bots,
-        markets,
-        min_notional,
-        limits,
-        capital,
-    )
+            if creds is None:
+                self.problems.append(
+                    f"account {name}: no API key for its live bots: set {prefix}API_KEY and "
+                    f"{prefix}API_SECRET{f' and {prefix}PASSPHRASE' if venue.name == 'okx' else ''}, "
+                    f"or add accounts.{name} to "
+                    "the secrets file (--secrets FILE or WISETRADER_SECRETS_FILE)"
+                )
+            elif venue.name == "okx" and venue.network != "sim" and not creds.passphrase.get_secret_value():
+                self.problems.append(f"account {name}: OKX needs a passphrase ({prefix}PASSPHRASE)")
+            else:
+                accounts[name] = AccountPlan(name, venue.name, creds)
+        return accounts

@@ -48,7 +48,7 @@ from wisetrader.engine.config import (
 from wisetrader.engine.engine import Engine
 from wisetrader.engine.marketfeed import FeedInstrument, MarketFeed
 from wisetrader.engine.publisher import BusPublisher
-from wisetrader.engine.router import Executor, Market, OrderRouter
+from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.events import Family
 from wisetrader.execution import ExecutorConfig, LiveExecutor
 from wisetrader.execution.paper import PaperExecutor
@@ -57,7 +57,7 @@ from wisetrader.risk import Instrument, RiskGate
 from wisetrader.settings import get_settings
 from wisetrader.sim import SimExchange
 from wisetrader.store import Store
-from wisetrader.store.writer import StoreWriter
+from wisetrader.store.writer import StoreWriter, WriterStats
 from wisetrader.venues import venue_protocol
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "PaperFees",
     "RunConfig",
     "RunResult",
+    "StartError",
     "paper_account",
     "run",
 ]
@@ -124,7 +125,7 @@ def _live_executors(plan: RunPlan, urls: dict[str, tuple[str | None, str | None]
 
 
 async def _stop_orders(
-    engine: Engine, executors: dict[str, Any], policy: str, timeout_s: float
+    engine: Engine, executors: dict[str, PaperExecutor | LiveExecutor], policy: str, timeout_s: float
 ) -> dict[str, Any]:
     """No new orders from here on; then cancel every resting order (``cancel``) or leave them (``keep``)."""
     engine.halted = True
@@ -173,19 +174,60 @@ async def run(
     second. The config is checked in full first (:class:`ConfigError`; nothing is started then).
     Returns the summary and the store (every event flushed into it)."""
     plan = resolve(config, secrets_file if secrets_file is not None else get_settings().secrets_file)
-    stop = stop or asyncio.Event()
-    markets = plan.markets
-    store = Store(config.store or get_settings().resolved_store_dsn(), config.database or _run_database())
-    await asyncio.to_thread(store.migrate)
-    bus = InProcessBus()
-    await bus.start()
-    writer = StoreWriter(
-        await bus.consumer("run-store-writer", [Family.ORDERS, Family.FILLS, Family.BOTS]),
-        store,
-        batch_ms=200,
-    )
-    writer_stop = asyncio.Event()
-    writer_task = asyncio.create_task(writer.run(writer_stop))
+    backbone = await _Backbone.start(config)
+    try:
+        return await _run(plan, backbone, duration_s, stop or asyncio.Event(), view, on_event)
+    except StartError:
+        await backbone.flush()
+        await backbone.bus.close()
+        backbone.store.close()
+        raise
+
+
+class StartError(RuntimeError):
+    """The run could not start (a venue unreachable, keys refused); everything started is stopped."""
+
+
+@dataclass
+class _Backbone:
+    """The run's store, and the in-process bus a store writer drains into it."""
+
+    store: Store
+    bus: InProcessBus
+    writer: StoreWriter
+    writer_stop: asyncio.Event
+    writer_task: asyncio.Task[WriterStats]
+
+    @classmethod
+    async def start(cls, config: RunConfig) -> _Backbone:
+        store = Store(config.store or get_settings().resolved_store_dsn(), config.database or _run_database())
+        await asyncio.to_thread(store.migrate)
+        bus = InProcessBus()
+        await bus.start()
+        writer = StoreWriter(
+            await bus.consumer("run-store-writer", [Family.ORDERS, Family.FILLS, Family.BOTS]),
+            store,
+            batch_ms=200,
+        )
+        stop = asyncio.Event()
+        return cls(store, bus, writer, stop, asyncio.create_task(writer.run(stop)))
+
+    async def flush(self) -> None:
+        """Stop the writer once it has stored everything published so far."""
+        self.writer_stop.set()
+        await self.writer_task
+
+
+async def _run(
+    plan: RunPlan,
+    backbone: _Backbone,
+    duration_s: float | None,
+    stop: asyncio.Event,
+    view: Callable[[dict[str, Any]], None] | None,
+    on_event: EventSink | None,
+) -> RunResult:
+    store, bus, writer = backbone.store, backbone.bus, backbone.writer
+    config, markets = plan.config, plan.markets
     needs_sim = any(v.network == "sim" for v in plan.venues.values())
     async with contextlib.AsyncExitStack() as stack:
         sim = await stack.enter_async_context(SimExchange(config.sim)) if needs_sim else None
@@ -194,8 +236,7 @@ async def run(
         urls = {name: v.endpoints(*sim_urls) for name, v in plan.venues.items()}
         gate = _gate(plan)
         publisher = BusPublisher(bus, markets)
-        publisher.start()
-        strategy = BotStrategy(PAPER_ACCOUNT, markets)
+        strategy = BotStrategy(PAPER_ACCOUNT, markets)  # every bot below names its own account
         paper_markets: dict[str, dict[str, tuple[Market, str]]] = {v: {} for v in plan.venues}
         for bot in plan.bots:
             strategy.add_bot(
@@ -211,9 +252,17 @@ async def run(
             for v, ms in paper_markets.items()
         }
         live = _live_executors(plan, urls)
-        executors: dict[str, Any] = {**{e.account: e for e in paper.values()}, **live}
-        routed: dict[str, Executor] = executors
-        router = OrderRouter(gate, routed, markets, publisher)
+        for name, executor in live.items():
+            stack.push_async_callback(executor.close)
+            try:
+                await executor.start()
+            except Exception as e:  # the venue is unreachable or refuses us: say which account and why
+                label = plan.venues[executor.config.venue].label
+                raise StartError(f"account {name} on {label}: {type(e).__name__}: {str(e)[:300]}") from None
+        publisher.start()
+        executors: dict[str, PaperExecutor | LiveExecutor] = {e.account: e for e in paper.values()}
+        executors.update(live)
+        router = OrderRouter(gate, executors, markets, publisher)
         strategy.router = router
         engine = Engine(router, strategy)
         engine.top_listeners.append(
@@ -224,9 +273,6 @@ async def run(
         persister = None if state_file is None else recovery.attach(engine, strategy, state_file)
         engine.hold_triggers = saved is not None  # no trigger before the venues and the bots agree
         tasks: list[asyncio.Task[None]] = []
-        for executor in live.values():
-            await executor.start()
-            stack.push_async_callback(executor.close)
         health: dict[str, bool] = {}
 
         def feed_health(h: FeedHealth) -> None:
@@ -262,9 +308,11 @@ async def run(
                 print(f"resumed from {state_file}: {json.dumps(resumed)}", flush=True)
         for name, executor in live.items():
             unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
-            tasks.append(
-                asyncio.create_task(executor.reconcile_forever(unified, 1.0, router.intents.__contains__))
-            )
+            # Every second on the simulator (free); on a real venue each round costs request weight.
+            sim_venue = plan.venues[executor.config.venue].network == "sim"
+            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
+            expected = router.intents.__contains__  # ours and unknown to every bot: an orphan
+            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval, expected)))
 
         def bot_states() -> dict[str, dict[str, Any]]:
             return {
@@ -333,8 +381,7 @@ async def run(
             if persister is not None:
                 await persister.close()
             await publisher.close()
-            writer_stop.set()
-            await writer_task
+            await backbone.flush()
         states = bot_states()
         orders = [o for e in executors.values() for o in e.orders.values()]
         summary = {
@@ -476,6 +523,9 @@ def run_command(
     except (persistence.StateFileError, recovery.ResumeError) as e:
         print(f"wisetrader run: cannot resume: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except StartError as e:
+        print(f"wisetrader run: cannot start: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     try:
         console.print_json(json.dumps(result.summary, default=str))
         print_report(result.store, console, result.capital)

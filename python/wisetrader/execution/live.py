@@ -44,9 +44,10 @@ class RateLimited(Exception):
 class ExecutorConfig:
     venue: str  # binance | bybit | okx
     account: str
-    api_key: str = ""
-    secret: str = ""
-    password: str = ""  # OKX passphrase
+    # Keys stay out of the repr, so that no log line or traceback of a config shows them.
+    api_key: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)  # OKX passphrase
     testnet: bool = False
     rest_base: str | None = None  # scheme://host[:port] replacing the venue's (the simulator)
     max_attempts: int = 3
