@@ -21,7 +21,7 @@ from wisetrader.sim.config import MarketSpec
 FEE = "0.0001"
 
 
-async def test_paper_run_stores_fills_and_pnl_adds_up(chdb_dir: Path, tmp_path: Path) -> None:
+async def test_paper_run_stores_fills_and_pnl_adds_up(chdb_dir: Path) -> None:
     # A lively market and DCA bots with tight take-profits, so that deals open and close within seconds.
     dca = dict(DEFAULT_BOTS[1], fee_rate=FEE, price_deviation_pct="0.05", take_profit_pct="0.03")
     grid = dict(DEFAULT_BOTS[0], fee_rate=FEE, lower="29000", upper="31000", grids=4)
@@ -32,7 +32,6 @@ async def test_paper_run_stores_fills_and_pnl_adds_up(chdb_dir: Path, tmp_path: 
         store=f"chdb://{chdb_dir}",
         database=f"run_paper_{time.time_ns()}",
         log_every_s=1.0,
-        state_dir=tmp_path,  # a fresh start (not the bots of an earlier run)
     )
     result = await run(config, 10.0)
     store = result.store

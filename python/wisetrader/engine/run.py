@@ -148,10 +148,12 @@ def default_state_dir(config_path: Path | None) -> Path:
 
 
 def state_path(config: RunConfig) -> Path | None:
-    """The state file of this run's bots (None: not persisted)."""
-    if not config.persist:
+    """The state file of this run's bots; None (not persisted) for ``persist: false``, or when no
+    ``state_dir`` is set: ``wisetrader run`` and the service set it (:func:`default_state_dir`), a
+    program calling :func:`run` chooses."""
+    if not config.persist or config.state_dir is None:
         return None
-    return (config.state_dir or default_state_dir(None)) / persistence.FILE_NAME
+    return config.state_dir / persistence.FILE_NAME
 
 
 async def _wait_for_books(gate: RiskGate, keys: set[tuple[str, str]], timeout_s: float) -> None:
