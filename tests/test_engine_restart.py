@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from restart_support import applied_fill_ids, saved_bots
 from wisetrader.bots.model import core_args, parse_bot
 from wisetrader.engine import Market, OrderRouter, persistence, recovery
 from wisetrader.engine.bots import BotStrategy
@@ -179,12 +180,11 @@ async def test_engine_stopped_dead_with_orders_in_flight_resumes_without_duplica
         saved = persistence.read(state)
         assert saved is not None
         seen: list[str] = []
-        for engine_state in saved["engines"]:
-            for bot in json.loads(engine_state["state"])["bots"].values():
-                ledger = bot["desk"]["ledger"]
-                assert ledger["fills_applied"] == len(ledger["seen_fills"])  # none applied twice
-                assert ledger["unknown_fills"] == 0
-                seen.extend(ledger["seen_fills"])
+        for bot in saved_bots(saved):
+            applied = applied_fill_ids(bot)
+            assert bot["desk"]["ledger"]["fills_applied"] == len(applied)  # none applied twice
+            assert bot["desk"]["ledger"]["unknown_fills"] == 0
+            seen.extend(applied)
         assert len(seen) == len(set(seen))
         assert set(seen) == trades  # every fill the venue made for us, in a bot, exactly once
         # Every order a bot believes open is open on the venue (nothing lost, nothing left behind).

@@ -14,7 +14,6 @@ bots believe open is exactly what is open on the venue.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from restart_support import applied_fill_ids, saved_bots
 from wisetrader.engine import persistence
 from wisetrader.sim import SimExchange
 from wisetrader.sim.config import FaultSpec, MarketSpec, SimConfig
@@ -189,19 +189,13 @@ async def test_engine_killed_twice_with_orders_in_flight_resumes_with_every_orde
         saved = persistence.read(state_dir / persistence.FILE_NAME)
         assert saved is not None
         seen: list[str] = []
-        for engine_state in saved["engines"]:
-            for bot in json.loads(engine_state["state"])["bots"].values():
-                ledger = bot["desk"]["ledger"]
-                assert ledger["fills_applied"] == len(ledger["seen_fills"])
-                assert ledger["unknown_fills"] == 0
-                seen.extend(ledger["seen_fills"])
+        for bot in saved_bots(saved):
+            applied = applied_fill_ids(bot)
+            assert bot["desk"]["ledger"]["fills_applied"] == len(applied)  # none applied twice
+            assert bot["desk"]["ledger"]["unknown_fills"] == 0
+            seen.extend(applied)
         assert len(seen) == len(set(seen))  # no fill in two bots
         assert set(seen) == {str(t["id"]) for t in trades}  # every trade of ours, in a bot, once
-        believed = {
-            cid
-            for e in saved["engines"]
-            for b in json.loads(e["state"])["bots"].values()
-            for cid in b["desk"]["orders"]
-        }
+        believed = {cid for bot in saved_bots(saved) for cid in bot["desk"]["orders"]}
         open_on_venue = {o.client_id for o in sim.exchange.open_orders(sim.exchange.accounts[ACCOUNT], None)}
         assert believed == open_on_venue
