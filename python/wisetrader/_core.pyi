@@ -208,6 +208,18 @@ class _Fill(TypedDict):
     fee_asset: str
     ts_ns: int
 
+class _OpenOrder(TypedDict):
+    client_id: str
+    side: Literal["buy", "sell"]
+    order_type: Literal["limit", "limit_ioc", "market"]
+    price_ticks: int
+    qty_lots: int
+    filled_lots: int
+    reason: str | None
+    cancelling: bool
+
+_Command = Literal["pause", "resume", "stop", "close"]
+
 def plan_bot(kind: str, instrument_json: str, spec_json: str) -> str:
     """The plan of a bot (``kind`` = "grid" or "dca") as JSON; numbers are decimal strings."""
 
@@ -234,6 +246,12 @@ class BotEngine:
     ) -> tuple[Literal["applied", "duplicate", "unknown"], list[_Intent]]: ...
     def on_update(self, client_id: str, status: str, ts_ns: int) -> tuple[bool, list[_Intent]]: ...
     def state(self, bot_id: int) -> str: ...
+    def command(self, bot_id: int, command: _Command | str, ts_ns: int) -> list[_Intent]:
+        """A user command at the last top of book: ``pause`` (cancel resting orders, place nothing),
+        ``resume``, ``stop`` (final) or ``close`` (cancel, then flatten at market; ends stopped).
+        ValueError for an unknown bot or command, or one the bot's state refuses."""
+    def open_orders(self, bot_id: int) -> list[_OpenOrder]:
+        """The orders the bot believes are live or in flight (``cancelling``: a cancel was asked)."""
     def export_state(self) -> str: ...
     @staticmethod
     def import_state(state_json: str) -> BotEngine: ...
@@ -252,6 +270,10 @@ class PaperSession:
         asks: list[tuple[int, int]] = ...,
         bids: list[tuple[int, int]] = ...,
     ) -> tuple[list[_Intent], list[_Fill]]: ...
+    def command(
+        self, bot_id: int, command: _Command | str, ts_ns: int
+    ) -> tuple[list[_Intent], list[_Fill]]: ...
+    def open_orders(self, bot_id: int) -> list[_OpenOrder]: ...
     def state(self, bot_id: int) -> str: ...
     def export_state(self) -> str: ...
 

@@ -115,6 +115,9 @@ class BotStrategy:
                         it["qty_lots"],
                         price,
                         it["client_id"],
+                        # The market order of a user's emergency close passes the gate's states and
+                        # budgets (the instrument filters still apply).
+                        emergency=it["reason"] == "manual_close",
                     )
                 )
         return out
@@ -134,6 +137,20 @@ class BotStrategy:
         if engine is None:
             return []
         return self._convert(venue, symbol, engine.on_top(bid, ask, ts_ns))
+
+    # ---- user commands ---------------------------------------------------------------------------
+    def command(self, venue: str, symbol: str, bot_id: int, command: str, ts_ns: int) -> list[Intent]:
+        """A user command for one bot: ``pause``, ``resume``, ``stop`` or ``close`` (see docs/bot-file.md).
+
+        Its cancels go to the router at once; the orders it places are returned as router intents, to be
+        submitted like ``on_top``'s. A close sends its market order only once the venue has confirmed every
+        cancel (it comes out of ``on_order``). ValueError for an unknown bot or command, or a command the
+        bot's state refuses (a stopped bot accepts only ``close``).
+        """
+        engine = self.engines.get((venue, symbol))
+        if engine is None:
+            raise ValueError(f"no bots on {venue} {symbol}")
+        return self._convert(venue, symbol, engine.command(bot_id, command, ts_ns))
 
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
         if order.state.terminal:

@@ -9,8 +9,8 @@
 use super::desk::{Checked, Desk, Execution};
 use super::triggers::Trigger;
 use super::{
-    pct, BotError, BotErrors, Fill, Instrument, Intent, Leg, OrderStatus, OrderType, OrderUpdate,
-    Placement, Reason, Side,
+    pct, BotError, BotErrors, Command, Control, Fill, Instrument, Intent, Leg, OrderStatus,
+    OrderType, OrderUpdate, Placement, Reason, Side,
 };
 use crate::bots::engine::FillOutcome;
 use rust_decimal::{Decimal, MathematicalOps};
@@ -168,6 +168,15 @@ pub struct DcaPlan {
 const SCALE_MIN: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 const SCALE_MAX: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 const MAX_SAFETY_ORDERS: u32 = 200;
+/// A safety order's client-id level is `generation · SO_GEN_STRIDE + n`: safety orders placed
+/// again after a pause get fresh ids (a cancelled id is never sent twice).
+const SO_GEN_STRIDE: u32 = 1000;
+const MAX_SO_GEN: u32 = super::ids::MAX_LEVEL / SO_GEN_STRIDE - 1;
+
+/// Ladder position (1-based safety order number) of a safety order's id level.
+fn rung_of(level: u32) -> usize {
+    (level % SO_GEN_STRIDE) as usize
+}
 
 fn hundred() -> Decimal {
     Decimal::ONE_HUNDRED
@@ -633,6 +642,9 @@ pub struct DcaBot {
     pub trailing_best: i64,
     pub now_ns: i64,
     pub deal_pnl: Decimal,
+    /// Pauses so far (the generation part of safety-order ids).
+    #[serde(default)]
+    pub so_gen: u32,
 }
 
 impl DcaBot {
@@ -671,6 +683,7 @@ impl DcaBot {
             trailing_best: 0,
             now_ns: 0,
             deal_pnl: Decimal::ZERO,
+            so_gen: 0,
         })
     }
 
@@ -729,6 +742,9 @@ impl DcaBot {
 
     /// Wake-up conditions; `false` = evaluate at every top.
     pub fn triggers(&self, inst: &Instrument, out: &mut Vec<Trigger>) -> bool {
+        if !self.desk.active() {
+            return true;
+        }
         let long = self.long();
         match self.status {
             DealStatus::Finished | DealStatus::Opening | DealStatus::Closing => true,
@@ -827,6 +843,9 @@ impl DcaBot {
         self.desk.last_bid = bid;
         self.desk.last_ask = ask;
         self.now_ns = now_ns;
+        if !self.desk.active() {
+            return;
+        }
         let long = self.long();
         // The price the exit trades at, and the one the entry trades at.
         let (exit_px, entry_px) = if long { (bid, ask) } else { (ask, bid) };
@@ -896,6 +915,9 @@ impl DcaBot {
     }
 
     fn open_deal(&mut self, inst: &Instrument, bid: i64, ask: i64, out: &mut Vec<Intent>) {
+        if !self.desk.active() {
+            return;
+        }
         let side = entry_side(&self.spec);
         let ref_px = if side == Side::Buy { ask } else { bid };
         let lots = base_lots(&self.spec, inst, inst.price(ref_px));
@@ -928,6 +950,9 @@ impl DcaBot {
 
     /// Place safety orders until `max_active` are live (resting) or the next one (virtual).
     fn place_safety(&mut self, inst: &Instrument, ot: OrderType, out: &mut Vec<Intent>) {
+        if !self.desk.active() {
+            return;
+        }
         let max_active = self
             .spec
             .max_active_safety_orders
@@ -936,7 +961,7 @@ impl DcaBot {
             .desk
             .orders
             .values()
-            .filter(|o| o.leg == Leg::SafetyOrder)
+            .filter(|o| o.leg == Leg::SafetyOrder && !o.cancelling)
             .count();
         let want = if ot == OrderType::LimitIoc {
             1
@@ -949,10 +974,11 @@ impl DcaBot {
                 return;
             };
             let n = self.next_so as u32 + 1;
+            let level = self.so_gen.saturating_mul(SO_GEN_STRIDE).saturating_add(n);
             let placed = self.desk.place(
                 inst,
                 out,
-                (Leg::SafetyOrder, n, self.deal),
+                (Leg::SafetyOrder, level, self.deal),
                 side,
                 ot,
                 r.price_ticks,
@@ -975,6 +1001,9 @@ impl DcaBot {
         resize: Option<Reason>,
         out: &mut Vec<Intent>,
     ) {
+        if !self.desk.active() {
+            return;
+        }
         let old = std::mem::take(&mut self.tp_orders);
         let total = inst.qty_lots(self.position).unwrap_or(0);
         let steps: Vec<(Decimal, Decimal)> = if self.spec.take_profit_steps.is_empty() {
@@ -1045,10 +1074,11 @@ impl DcaBot {
         self.tp_orders.clear();
         let lots = inst.qty_lots(self.position).unwrap_or(0);
         let exit = self.exit_side();
+        let n = self.desk.exits.saturating_add(1);
         let placed = self.desk.place(
             inst,
             out,
-            (Leg::Exit, 0, self.deal),
+            (Leg::Exit, n, self.deal),
             exit,
             OrderType::Market,
             0,
@@ -1056,11 +1086,135 @@ impl DcaBot {
             reason,
         );
         if placed.is_some() {
+            self.desk.exits = n;
             self.status = DealStatus::Closing;
         } else {
             // Dust below the minimum: the deal is over.
             self.finish_deal(out);
         }
+    }
+
+    /// A user command (see [`Control`]) at `now_ns`, the desk's last top being the current one.
+    /// Repeating one re-sends what is still outstanding.
+    pub fn command(
+        &mut self,
+        inst: &Instrument,
+        cmd: Command,
+        now_ns: i64,
+        out: &mut Vec<Intent>,
+    ) -> Result<(), String> {
+        self.desk
+            .check_command(cmd, self.status == DealStatus::Finished)?;
+        let was = self.desk.control;
+        match cmd {
+            Command::Pause => {
+                self.desk.cancel_resting(out, Reason::ManualCancel);
+                if was == Control::Running {
+                    self.desk.control = Control::Paused;
+                    self.roll_back_safety();
+                }
+            }
+            Command::Resume => {
+                if was != Control::Paused {
+                    return Ok(());
+                }
+                self.desk.control = Control::Running;
+                match self.status {
+                    DealStatus::Open if self.spec.placement == Placement::Resting => {
+                        if self.spec.trailing_deviation_pct.is_none() {
+                            // Take profits whose cancel is not confirmed yet are replaced.
+                            self.place_targets(inst, OrderType::Limit, None, out);
+                        }
+                        self.place_safety(inst, OrderType::Limit, out);
+                    }
+                    DealStatus::Idle => {
+                        let (bid, ask) = (self.desk.last_bid, self.desk.last_ask);
+                        if bid > 0 && ask > bid {
+                            self.on_top(inst, bid, ask, now_ns.max(self.now_ns), out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Command::Stop => {
+                self.desk.control = Control::Stopped;
+                self.desk.cancel_resting(out, Reason::ManualCancel);
+            }
+            Command::Close => {
+                self.desk.cancel_resting(out, Reason::ManualClose);
+                if was == Control::Closing {
+                    let exits: Vec<String> = self
+                        .desk
+                        .orders
+                        .iter()
+                        .filter(|(_, o)| o.leg == Leg::Exit)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    for id in &exits {
+                        self.desk.resend(out, id);
+                    }
+                } else {
+                    self.desk.control = Control::Closing;
+                    self.tp_orders.clear();
+                    self.trailing_armed = false;
+                }
+                self.drive_close(inst, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Safety orders a pause cancels before any fill are placed again on resume: move the next
+    /// rung back over the unfilled tail of the ladder, and start a new id generation.
+    fn roll_back_safety(&mut self) {
+        let unfilled = |desk: &Desk, n: usize| {
+            desk.orders.values().any(|o| {
+                o.leg == Leg::SafetyOrder
+                    && o.order_type == OrderType::Limit
+                    && o.filled_lots == 0
+                    && rung_of(o.level) == n
+            })
+        };
+        while self.next_so > 0 && unfilled(&self.desk, self.next_so) {
+            self.next_so -= 1;
+        }
+        self.so_gen = self.so_gen.saturating_add(1).min(MAX_SO_GEN);
+    }
+
+    /// Emergency close: once none of the bot's orders is left on the venue, flatten the
+    /// position at market; stopped when nothing tradeable is left. A refused exit waits for
+    /// the user to retry `close`.
+    fn drive_close(&mut self, inst: &Instrument, out: &mut Vec<Intent>) {
+        if self.desk.control != Control::Closing || !self.desk.orders.is_empty() {
+            return;
+        }
+        let lots = inst.qty_lots(self.position).unwrap_or(0);
+        if lots > 0 {
+            let cycle = self.desk.exits.saturating_add(1);
+            let exit = self.exit_side();
+            let placed = self.desk.place(
+                inst,
+                out,
+                (Leg::Exit, cycle, self.deal),
+                exit,
+                OrderType::Market,
+                0,
+                lots,
+                Reason::ManualClose,
+            );
+            if placed.is_some() {
+                self.desk.exits = cycle;
+                self.status = DealStatus::Closing;
+                return;
+            }
+        }
+        if matches!(
+            self.status,
+            DealStatus::Open | DealStatus::Opening | DealStatus::Closing
+        ) {
+            self.finish_deal(out);
+        }
+        self.desk.control = Control::Stopped;
     }
 
     pub fn on_fill(
@@ -1090,6 +1244,11 @@ impl DcaBot {
         match order.leg {
             Leg::BaseOrder if done => self.base_done(inst, out),
             Leg::SafetyOrder => {
+                // A safety order rolled back by a pause filled in a race with its cancel: it
+                // is not placed again.
+                self.next_so = self
+                    .next_so
+                    .max(rung_of(order.level).min(self.ladder.len()));
                 if done {
                     self.safety_filled += 1;
                 }
@@ -1128,9 +1287,11 @@ impl DcaBot {
                     self.finish_deal(out);
                 }
             }
-            Leg::Exit if done => self.finish_deal(out),
+            // A manual close ends in `drive_close`, once nothing is left on the venue.
+            Leg::Exit if done && self.desk.control != Control::Closing => self.finish_deal(out),
             _ => {}
         }
+        self.drive_close(inst, out);
         FillOutcome::Applied
     }
 
@@ -1252,9 +1413,17 @@ impl DcaBot {
                     self.place_targets(inst, OrderType::Limit, None, out);
                 }
             }
-            Leg::Exit if self.status == DealStatus::Closing => self.status = DealStatus::Open,
+            Leg::Exit => {
+                // A refused exit is not re-sent in a loop: a stop loss fires again at the next
+                // top, a manual close waits for the user's retry.
+                if self.status == DealStatus::Closing {
+                    self.status = DealStatus::Open;
+                }
+                return true;
+            }
             _ => {}
         }
+        self.drive_close(inst, out);
         true
     }
 }

@@ -2,7 +2,8 @@
 //! that no intent can ever violate the instrument's filters.
 
 use super::{
-    client_id, Action, Fill, Instrument, Intent, Ledger, Leg, OpenOrder, OrderType, Reason, Side,
+    client_id, Action, Command, Control, Fill, Instrument, Intent, Ledger, Leg, OpenOrder,
+    OrderType, Reason, Side,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,13 @@ pub struct Desk {
     pub unplaceable: u64,
     pub last_bid: i64,
     pub last_ask: i64,
+    /// What the user last told the bot.
+    #[serde(default)]
+    pub control: Control,
+    /// Exit orders placed so far (part of their client ids: an exit placed again after a
+    /// refusal never re-uses an id that may have had fills).
+    #[serde(default)]
+    pub exits: u32,
 }
 
 /// Outcome of checking a fill against the desk.
@@ -119,6 +127,9 @@ impl Desk {
         };
         // A replaced order stays known until the venue confirms its cancel, so a fill that
         // races the replace is still applied.
+        if let Some(old) = replaces.as_deref().and_then(|r| self.orders.get_mut(r)) {
+            old.cancelling = true;
+        }
         self.orders.insert(
             id.clone(),
             OpenOrder {
@@ -129,6 +140,9 @@ impl Desk {
                 price_ticks,
                 qty_lots,
                 filled_lots: 0,
+                reason: Some(reason),
+                cancelling: false,
+                fill_ids: Vec::new(),
             },
         );
         out.push(Intent {
@@ -148,7 +162,8 @@ impl Desk {
     /// Ask the venue to cancel `id`; the order stays known until the venue confirms, so a
     /// fill that races the cancel is still applied.
     pub fn cancel(&mut self, out: &mut Vec<Intent>, id: &str, reason: Reason) {
-        if let Some(o) = self.orders.get(id) {
+        if let Some(o) = self.orders.get_mut(id) {
+            o.cancelling = true;
             out.push(Intent {
                 action: Action::Cancel,
                 bot: self.bot,
@@ -163,9 +178,67 @@ impl Desk {
         }
     }
 
+    /// Cancel every order that rests on the venue (limit orders). Market and immediate-or-cancel
+    /// orders are in flight and end by themselves. Orders already being cancelled are asked
+    /// again, so a repeated command (a retry after a restart) re-sends what is outstanding.
+    pub fn cancel_resting(&mut self, out: &mut Vec<Intent>, reason: Reason) {
+        let ids: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.order_type == OrderType::Limit)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            self.cancel(out, id, reason);
+        }
+    }
+
+    /// Re-send the place intent of a known order under its own client id (the venue dedupes).
+    pub fn resend(&self, out: &mut Vec<Intent>, id: &str) {
+        if let Some(o) = self.orders.get(id) {
+            out.push(Intent {
+                action: Action::Place,
+                bot: self.bot,
+                client_id: id.to_string(),
+                replaces: None,
+                side: o.side,
+                order_type: o.order_type,
+                price_ticks: o.price_ticks,
+                qty_lots: o.remaining(),
+                reason: o.reason.unwrap_or(Reason::ManualClose),
+            });
+        }
+    }
+
+    /// The bot may place new orders (not paused, stopped or closing).
+    pub fn active(&self) -> bool {
+        self.control == Control::Running
+    }
+
+    /// Whether `cmd` is allowed now; `finished` is the bot's own final state (a grid stopped by
+    /// its price limits, a DCA bot past `max_deals`), which only `close` may follow.
+    pub fn check_command(&self, cmd: Command, finished: bool) -> Result<(), String> {
+        let bot = self.bot;
+        match (self.control, cmd) {
+            (_, Command::Close) => Ok(()),
+            (Control::Closing, _) => Err(format!(
+                "bot {bot} is closing; only close (a retry) is accepted"
+            )),
+            (Control::Stopped, _) => Err(format!("bot {bot} is stopped; only close is accepted")),
+            _ if finished => Err(format!(
+                "bot {bot} has finished by itself; only close is accepted"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Duplicate/unknown detection, order fill accounting and fee recording.
     pub fn check_fill(&mut self, inst: &Instrument, fill: &Fill) -> Checked {
-        if self.ledger.seen_fills.contains(&fill.fill_id) {
+        let live_dup = self
+            .orders
+            .get(&fill.client_id)
+            .is_some_and(|o| o.fill_ids.contains(&fill.fill_id));
+        if live_dup || self.ledger.recent_fills.contains(&fill.fill_id) {
             self.ledger.duplicate_fills += 1;
             return Checked::Duplicate;
         }
@@ -183,8 +256,9 @@ impl Desk {
             self.ledger.unknown_fills += 1;
             return Checked::Unknown;
         };
-        self.ledger.first_time(&fill.fill_id);
+        self.ledger.fills_applied += 1;
         order.filled_lots += fill.qty_lots;
+        order.fill_ids.push(fill.fill_id.clone());
         let order = order.clone();
         self.ledger.add_fee(&fill.fee_asset, fill.fee);
         let (mut fee_base, mut fee_quote) = (Decimal::ZERO, Decimal::ZERO);
@@ -205,9 +279,12 @@ impl Desk {
         Checked::New(order, exec)
     }
 
-    /// Forget an order that is done (filled, cancelled or rejected).
-    pub fn close(&mut self, id: &str) -> Option<OpenOrder> {
-        self.orders.remove(id)
+    /// Forget an order that is done (filled, cancelled or rejected); its fill ids go to the
+    /// ledger's window of recent ones.
+    pub fn close(&mut self, id: &str) {
+        if let Some(o) = self.orders.remove(id) {
+            self.ledger.retire(o.fill_ids);
+        }
     }
 }
 

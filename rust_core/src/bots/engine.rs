@@ -2,10 +2,12 @@
 //! concerns, and routing of fills and order updates by client order id.
 
 use super::dca::{DcaBot, DcaSpec};
+use super::desk::Desk;
 use super::grid::{GridBot, GridSpec};
 use super::triggers::{Trigger, TriggerIndex};
 use super::{
-    parse_client_id, BotError, BotErrors, Fill, Instrument, InstrumentSpec, Intent, OrderUpdate,
+    parse_client_id, BotError, BotErrors, Command, Control, Fill, Instrument, InstrumentSpec,
+    Intent, OpenOrder, OrderUpdate,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -53,6 +55,24 @@ impl Bot {
             Bot::Dca(b) => b.on_top(inst, bid, ask, now, out),
         }
     }
+
+    pub fn desk(&self) -> &Desk {
+        match self {
+            Bot::Grid(b) => &b.desk,
+            Bot::Dca(b) => &b.desk,
+        }
+    }
+
+    fn desk_mut(&mut self) -> &mut Desk {
+        match self {
+            Bot::Grid(b) => &mut b.desk,
+            Bot::Dca(b) => &mut b.desk,
+        }
+    }
+
+    pub fn control(&self) -> Control {
+        self.desk().control
+    }
 }
 
 /// Counters of one engine.
@@ -84,6 +104,8 @@ pub struct SymbolEngine {
     every_top: BTreeSet<u32>,
     scratch: Vec<u32>,
     trig_buf: Vec<Trigger>,
+    /// Last valid best bid/ask (ticks): the current price for commands.
+    last_top: (i64, i64),
     pub stats: EngineStats,
 }
 
@@ -97,6 +119,7 @@ impl SymbolEngine {
             every_top: BTreeSet::new(),
             scratch: Vec::new(),
             trig_buf: Vec::new(),
+            last_top: (0, 0),
             stats: EngineStats::default(),
         }
     }
@@ -213,6 +236,7 @@ impl SymbolEngine {
             self.stats.bad_tops += 1;
             return;
         }
+        self.last_top = (bid, ask);
         self.scratch.clear();
         self.index.collect(bid, ask, now_ns, &mut self.scratch);
         if self.scratch.is_empty() && self.every_top.is_empty() {
@@ -231,6 +255,45 @@ impl SymbolEngine {
             self.reindex(id);
         }
         self.scratch = fired;
+    }
+
+    /// A user command to bot `id` at `now_ns`, at the last top of book seen (see
+    /// [`Control`]); its intents go to `out`. An error (unknown bot, command not allowed in the
+    /// bot's state) changes nothing.
+    pub fn command(
+        &mut self,
+        id: u32,
+        cmd: Command,
+        now_ns: i64,
+        out: &mut Vec<Intent>,
+    ) -> Result<(), String> {
+        let bot = self
+            .bots
+            .get_mut(&id)
+            .ok_or_else(|| format!("no bot {id} on this symbol"))?;
+        let (bid, ask) = self.last_top;
+        let desk = bot.desk_mut();
+        let seen = (desk.last_bid, desk.last_ask);
+        if bid > 0 && ask > bid {
+            (desk.last_bid, desk.last_ask) = (bid, ask);
+        }
+        let done = match bot {
+            Bot::Grid(b) => b.command(&self.inst, cmd, out),
+            Bot::Dca(b) => b.command(&self.inst, cmd, now_ns, out),
+        };
+        if done.is_err() {
+            // Refused before any change: leave the state exactly as it was.
+            let desk = bot.desk_mut();
+            (desk.last_bid, desk.last_ask) = seen;
+            return done;
+        }
+        self.reindex(id);
+        Ok(())
+    }
+
+    /// The orders bot `id` believes are live or in flight, by client id (`None`: no such bot).
+    pub fn open_orders(&self, id: u32) -> Option<&BTreeMap<String, OpenOrder>> {
+        self.bots.get(&id).map(|b| &b.desk().orders)
     }
 
     /// Apply a fill (routed by client order id); intents it causes go to `out`.
@@ -324,7 +387,8 @@ impl SymbolEngine {
                 let floating = b.floating_pnl(inst, mark);
                 serde_json::json!({
                     "kind": "grid",
-                    "status": b.status,
+                    "status": status(b.desk.control, &b.status),
+                    "control": b.desk.control,
                     "realized_pnl": s(b.desk.ledger.realized_pnl),
                     "grid_profit": s(b.grid_profit),
                     "floating_pnl": s(floating),
@@ -345,7 +409,9 @@ impl SymbolEngine {
             }
             Bot::Dca(b) => serde_json::json!({
                 "kind": "dca",
-                "status": b.status,
+                "status": status(b.desk.control, &b.status),
+                "control": b.desk.control,
+                "deal_status": b.status,
                 "deal": b.deal,
                 "deals_closed": b.deals_closed,
                 "realized_pnl": s(b.desk.ledger.realized_pnl),
@@ -363,5 +429,14 @@ impl SymbolEngine {
                 "trailing_armed": b.trailing_armed,
             }),
         })
+    }
+}
+
+/// A bot's status for people: what the user told it when that overrides its own state machine
+/// (paused, stopped, closing), else the state machine's status.
+fn status<S: Serialize>(control: Control, own: &S) -> serde_json::Value {
+    match control {
+        Control::Running => serde_json::to_value(own).unwrap_or_default(),
+        c => serde_json::Value::String(c.as_str().to_string()),
     }
 }

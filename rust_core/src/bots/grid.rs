@@ -10,8 +10,8 @@
 use super::desk::{sum, Checked, Desk, Execution};
 use super::triggers::Trigger;
 use super::{
-    pct, BotError, BotErrors, Fill, Instrument, Intent, Leg, OrderStatus, OrderType, OrderUpdate,
-    Placement, Reason, Side,
+    pct, BotError, BotErrors, Command, Control, Fill, Instrument, Intent, Leg, OrderStatus,
+    OrderType, OrderUpdate, Placement, Reason, Side,
 };
 use crate::bots::engine::FillOutcome;
 use rust_decimal::{Decimal, MathematicalOps};
@@ -328,9 +328,10 @@ fn needed(
         .zip(&lay.buy)
         .take(k)
         .map(|(q, b)| inst.notional(*b, *q)));
-    let sell_lots: i64 = qty.iter().skip(k).sum();
+    // Saturating: the sizing search probes scales up to 2^60 lots per slot.
+    let sell_lots = qty.iter().skip(k).fold(0i64, |a, q| a.saturating_add(*q));
     let have = inst.qty_lots(spec.investment.base).unwrap_or(0);
-    let init = (sell_lots - have).max(0);
+    let init = sell_lots.saturating_sub(have).max(0);
     let cost = (buys + inst.qty(init) * price) * (Decimal::ONE + spec.fee_rate);
     (cost, init)
 }
@@ -644,6 +645,9 @@ pub struct Slot {
     pub cycle: u32,
     /// The venue refused this slot's order: wait for a restart instead of spamming it.
     pub blocked: bool,
+    /// A pause cancelled this slot's order: resume places it again.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// One runtime grid bot. Everything is exported/imported exactly with serde.
@@ -715,6 +719,9 @@ impl GridBot {
 
     /// Wake-up conditions for the trigger index. `None` = evaluate at every top.
     pub fn triggers(&self, inst: &Instrument, out: &mut Vec<Trigger>) -> bool {
+        if !self.desk.active() {
+            return true;
+        }
         match self.status {
             GridStatus::Stopped => return true,
             GridStatus::Waiting => {
@@ -788,6 +795,9 @@ impl GridBot {
     pub fn on_top(&mut self, inst: &Instrument, bid: i64, ask: i64, out: &mut Vec<Intent>) {
         self.desk.last_bid = bid;
         self.desk.last_ask = ask;
+        if !self.desk.active() {
+            return;
+        }
         match self.status {
             GridStatus::Stopped => return,
             GridStatus::Waiting => {
@@ -895,6 +905,7 @@ impl GridBot {
                 matched: false,
                 cycle: 0,
                 blocked: false,
+                paused: false,
             })
             .collect();
         if sizes.initial_buy > 0 {
@@ -966,7 +977,8 @@ impl GridBot {
     /// Place the order a slot wants (limit in resting mode, IOC in virtual mode).
     fn place_slot(&mut self, inst: &Instrument, i: usize, out: &mut Vec<Intent>) {
         let Some(s) = self.slots.get(i) else { return };
-        let live = matches!(self.status, GridStatus::Starting | GridStatus::Running);
+        let live =
+            matches!(self.status, GridStatus::Starting | GridStatus::Running) && self.desk.active();
         if s.order.is_some() || s.blocked || !live {
             return;
         }
@@ -1130,6 +1142,7 @@ impl GridBot {
                 matched: false,
                 cycle: 0,
                 blocked: false,
+                paused: false,
             });
             let last = self.slots.len() - 1;
             if self.spec.placement == Placement::Resting {
@@ -1145,14 +1158,7 @@ impl GridBot {
         for id in &ids {
             self.desk.cancel(out, id, reason);
         }
-        // Pool every holding so an exit sale realizes against the whole cost.
-        for s in self.slots.iter_mut() {
-            self.pool_base += s.base;
-            self.pool_cost += s.cost;
-            s.base = Decimal::ZERO;
-            s.cost = Decimal::ZERO;
-            s.order = None;
-        }
+        self.pool_slots();
         if self.spec.sell_base_on_stop {
             let lots = inst.qty_lots(self.base.min(self.pool_base)).unwrap_or(0);
             if lots > 0 {
@@ -1168,6 +1174,115 @@ impl GridBot {
                 );
             }
         }
+    }
+
+    /// Pool every holding so an exit sale realizes against the whole cost; orders still known
+    /// are detached from their slots, so a fill that races their cancel is pooled too.
+    fn pool_slots(&mut self) {
+        for s in self.slots.iter_mut() {
+            self.pool_base += s.base;
+            self.pool_cost += s.cost;
+            s.base = Decimal::ZERO;
+            s.cost = Decimal::ZERO;
+            s.order = None;
+        }
+    }
+
+    /// A user command (see [`Control`]). Repeating one re-sends what is still outstanding.
+    pub fn command(
+        &mut self,
+        inst: &Instrument,
+        cmd: Command,
+        out: &mut Vec<Intent>,
+    ) -> Result<(), String> {
+        self.desk
+            .check_command(cmd, self.status == GridStatus::Stopped)?;
+        let was = self.desk.control;
+        match cmd {
+            Command::Pause => {
+                self.desk.cancel_resting(out, Reason::ManualCancel);
+                if was == Control::Running {
+                    self.desk.control = Control::Paused;
+                    // The cancel's confirmation gives the slot a new cycle (a fresh client id).
+                    for s in self.slots.iter_mut().filter(|s| s.order.is_some()) {
+                        s.paused = true;
+                    }
+                }
+            }
+            Command::Resume => {
+                if was != Control::Paused {
+                    return Ok(());
+                }
+                self.desk.control = Control::Running;
+                // Exactly what rested before the pause (a buy that filled in a race sells
+                // instead), plus the sells of a start that completed meanwhile. An idle buy
+                // stays idle as before: it is retried when a sell brings quote back. Slots whose
+                // cancel is not confirmed yet keep their order; the confirmation places them
+                // again (`on_update`).
+                if self.spec.placement == Placement::Resting {
+                    let running = self.status == GridStatus::Running;
+                    for i in 0..self.slots.len() {
+                        let s = &mut self.slots[i];
+                        let due =
+                            std::mem::take(&mut s.paused) || (running && s.want == Side::Sell);
+                        if due {
+                            self.place_slot(inst, i, out);
+                        }
+                    }
+                }
+                for s in self.slots.iter_mut() {
+                    s.paused = false;
+                }
+            }
+            Command::Stop => {
+                self.desk.control = Control::Stopped;
+                self.desk.cancel_resting(out, Reason::ManualCancel);
+            }
+            Command::Close => {
+                self.desk.cancel_resting(out, Reason::ManualClose);
+                if was == Control::Closing {
+                    if let Some(id) = &self.exit_order {
+                        self.desk.resend(out, id);
+                    }
+                } else {
+                    self.desk.control = Control::Closing;
+                    self.status = GridStatus::Stopped;
+                    self.stop_reason = Some(Reason::ManualClose);
+                    self.pool_slots();
+                }
+                self.drive_close(inst, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Emergency close: once none of the bot's orders is left on the venue (so no base is
+    /// locked in a sell and no buy can still add to it), sell what it holds at market; stopped
+    /// when nothing sellable is left. A refused exit waits for the user to retry `close`.
+    fn drive_close(&mut self, inst: &Instrument, out: &mut Vec<Intent>) {
+        if self.desk.control != Control::Closing || !self.desk.orders.is_empty() {
+            return;
+        }
+        let lots = inst.qty_lots(self.base.min(self.pool_base)).unwrap_or(0);
+        if lots > 0 {
+            let cycle = self.desk.exits.saturating_add(1);
+            let placed = self.desk.place(
+                inst,
+                out,
+                (Leg::Exit, self.first_level, cycle),
+                Side::Sell,
+                OrderType::Market,
+                0,
+                lots,
+                Reason::ManualClose,
+            );
+            if placed.is_some() {
+                self.desk.exits = cycle;
+                self.exit_order = placed;
+                return;
+            }
+        }
+        self.desk.control = Control::Stopped;
     }
 
     pub fn on_fill(
@@ -1226,9 +1341,13 @@ impl GridBot {
                 }
                 if done {
                     self.desk.close(&fill.client_id);
+                    if self.exit_order.as_deref() == Some(fill.client_id.as_str()) {
+                        self.exit_order = None;
+                    }
                 }
             }
         }
+        self.drive_close(inst, out);
         FillOutcome::Applied
     }
 
@@ -1280,6 +1399,8 @@ impl GridBot {
     fn sell_done(&mut self, inst: &Instrument, i: usize, out: &mut Vec<Intent>) {
         let s = &mut self.slots[i];
         s.order = None;
+        // The id of an order that had fills is never sent again (see `Ledger::recent_fills`).
+        s.cycle = s.cycle.saturating_add(1);
         if inst.qty_lots(s.base).unwrap_or(0) == 0 {
             // Sold out: dust below one lot goes to the pool; the pair is complete.
             self.pool_base += s.base;
@@ -1291,7 +1412,6 @@ impl GridBot {
             }
             s.matched = false;
             s.want = Side::Buy;
-            s.cycle = s.cycle.saturating_add(1);
         }
         if self.spec.placement == Placement::Resting {
             self.place_slot(inst, i, out);
@@ -1317,10 +1437,14 @@ impl GridBot {
                 if self.init_order.as_deref() == Some(u.client_id.as_str()) {
                     self.finish_start(inst, out);
                 } else if self.exit_order.as_deref() == Some(u.client_id.as_str()) {
+                    // A refused exit is not re-sent in a loop: the user retries `close`.
                     self.exit_order = None;
+                    return true;
                 } else if let Some(i) = self.slot_of(&u.client_id) {
                     let s = &mut self.slots[i];
                     s.order = None;
+                    // Placed again under a new id: a cancelled order may have had fills.
+                    s.cycle = s.cycle.saturating_add(1);
                     // A partly filled buy keeps what it got and sells it; a refused order is
                     // not re-sent in a loop (resting) but waits for a new trigger (virtual).
                     if s.want == Side::Buy && s.base > Decimal::ZERO {
@@ -1334,6 +1458,7 @@ impl GridBot {
                 }
             }
         }
+        self.drive_close(inst, out);
         true
     }
 

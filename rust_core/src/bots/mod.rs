@@ -27,7 +27,7 @@ pub use ids::{client_id, parse_client_id, Leg};
 pub use instrument::{Instrument, InstrumentSpec};
 
 /// Order side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Buy,
@@ -110,6 +110,10 @@ pub enum Reason {
     TrailingTakeProfit,
     StopLoss,
     DealClosed,
+    /// A user command (pause or stop) cancelled the order.
+    ManualCancel,
+    /// A user's emergency close: its cancels and its flattening market order.
+    ManualClose,
 }
 
 impl Reason {
@@ -129,6 +133,60 @@ impl Reason {
             Reason::TrailingTakeProfit => "trailing_take_profit",
             Reason::StopLoss => "stop_loss",
             Reason::DealClosed => "deal_closed",
+            Reason::ManualCancel => "manual_cancel",
+            Reason::ManualClose => "manual_close",
+        }
+    }
+}
+
+/// What the user last told a bot, above its own state machine (which keeps running underneath:
+/// fills that race a pause or a stop are still applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Trading as its definition says.
+    #[default]
+    Running,
+    /// Resting orders cancelled, nothing new placed; `resume` places what its state calls for.
+    Paused,
+    /// Final: nothing is ever placed again except by `close`.
+    Stopped,
+    /// Emergency close under way: waiting for its cancels, then flattening at market; ends
+    /// `Stopped`.
+    Closing,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Running => "running",
+            Control::Paused => "paused",
+            Control::Stopped => "stopped",
+            Control::Closing => "closing",
+        }
+    }
+}
+
+/// A user command to a bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Pause,
+    Resume,
+    Stop,
+    Close,
+}
+
+impl std::str::FromStr for Command {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Command, String> {
+        match s {
+            "pause" => Ok(Command::Pause),
+            "resume" => Ok(Command::Resume),
+            "stop" => Ok(Command::Stop),
+            "close" => Ok(Command::Close),
+            _ => Err(format!(
+                "unknown command {s:?}: expected pause, resume, stop or close"
+            )),
         }
     }
 }
@@ -241,6 +299,16 @@ pub struct OpenOrder {
     pub price_ticks: i64,
     pub qty_lots: i64,
     pub filled_lots: i64,
+    /// Why it was placed (absent in states exported before it was kept).
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    /// A cancel (or replace) was requested; the order stays known until the venue confirms,
+    /// so a fill that races the cancel is still applied.
+    #[serde(default)]
+    pub cancelling: bool,
+    /// Ids of the fills applied to this order (duplicate detection while it lives).
+    #[serde(default)]
+    pub fill_ids: Vec<String>,
 }
 
 impl OpenOrder {
@@ -249,6 +317,9 @@ impl OpenOrder {
     }
 }
 
+/// Fill ids of finished orders remembered for late replays (see [`Ledger::recent_fills`]).
+pub const RECENT_FILLS: usize = 1024;
+
 /// Realized results kept per bot; fees per asset in the fee's own currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
@@ -256,23 +327,29 @@ pub struct Ledger {
     pub realized_pnl: Decimal,
     /// Fees paid, keyed by asset code.
     pub fees: BTreeMap<String, Decimal>,
-    /// Fill ids already applied (duplicates are ignored).
-    pub seen_fills: std::collections::BTreeSet<String>,
+    /// Fill ids of the last finished orders, oldest first, at most [`RECENT_FILLS`].
+    ///
+    /// Duplicate fills are refused without keeping every fill id forever: a live order keeps
+    /// the ids of its own fills (`OpenOrder::fill_ids`), and when it finishes they move here.
+    /// A replay older than this window names an order that is no longer live, so it is refused
+    /// as unknown: the bots never place again a client id that has had fills (a grid slot
+    /// takes a new cycle after a cancel or a partial sale, take profits are versioned, exits
+    /// and safety orders after a pause are counted), and the ids they do re-use (a base or
+    /// safety order that was cancelled before any fill) have no fill to replay.
+    #[serde(default)]
+    pub recent_fills: std::collections::VecDeque<String>,
     pub fills_applied: u64,
     pub duplicate_fills: u64,
     pub unknown_fills: u64,
 }
 
 impl Ledger {
-    /// Record the fill id; `false` when it was already applied.
-    pub fn first_time(&mut self, fill_id: &str) -> bool {
-        if self.seen_fills.contains(fill_id) {
-            self.duplicate_fills += 1;
-            return false;
+    /// Remember the fill ids of a finished order, forgetting the oldest beyond the window.
+    pub fn retire(&mut self, fill_ids: Vec<String>) {
+        self.recent_fills.extend(fill_ids);
+        while self.recent_fills.len() > RECENT_FILLS {
+            self.recent_fills.pop_front();
         }
-        self.seen_fills.insert(fill_id.to_string());
-        self.fills_applied += 1;
-        true
     }
 
     pub fn add_fee(&mut self, asset: &str, fee: Decimal) {
@@ -302,5 +379,9 @@ pub(crate) fn pct(x: Decimal) -> String {
         .to_string()
 }
 
+#[cfg(test)]
+mod command_tests;
+#[cfg(test)]
+mod dedup_tests;
 #[cfg(test)]
 mod tests;

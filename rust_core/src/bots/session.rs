@@ -2,7 +2,7 @@
 
 use super::engine::SymbolEngine;
 use super::paper::{PaperEvent, PaperMatcher};
-use super::{Fill, Intent};
+use super::{Command, Fill, Intent};
 
 /// Everything one top-of-book step produced, in order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -57,6 +57,29 @@ impl PaperSession {
         let mut pending = Vec::new();
         self.feed(&events, &mut pending, &mut step);
         self.engine.on_top(bid, ask, now_ns, &mut pending);
+        self.execute(pending, now_ns, asks, bids, &mut step);
+        step
+    }
+
+    /// A user command to bot `id`, its intents executed at the last top of book.
+    pub fn command(&mut self, id: u32, cmd: Command, now_ns: i64) -> Result<Step, String> {
+        let mut step = Step::default();
+        let mut pending = Vec::new();
+        self.engine.command(id, cmd, now_ns, &mut pending)?;
+        self.execute(pending, now_ns, &[], &[], &mut step);
+        Ok(step)
+    }
+
+    /// Execute intents on the paper venue, and the intents its events cause, round by round.
+    pub fn execute(
+        &mut self,
+        mut pending: Vec<Intent>,
+        now_ns: i64,
+        asks: &[(i64, i64)],
+        bids: &[(i64, i64)],
+        step: &mut Step,
+    ) {
+        let (bid, ask) = (self.bid, self.ask);
         for _ in 0..MAX_ROUNDS {
             if pending.is_empty() {
                 break;
@@ -69,11 +92,10 @@ impl PaperSession {
                 };
                 let mut ev = Vec::new();
                 self.matcher.submit(it, bid, ask, levels, now_ns, &mut ev);
-                self.feed(&ev, &mut pending, &mut step);
+                self.feed(&ev, &mut pending, step);
             }
             step.intents.extend(batch);
         }
-        step
     }
 
     fn feed(&mut self, events: &[PaperEvent], pending: &mut Vec<Intent>, step: &mut Step) {

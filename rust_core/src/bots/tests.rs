@@ -10,11 +10,11 @@ use super::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-fn d(s: &str) -> Decimal {
+pub(super) fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn inst(tick: &str, lot: &str, min_qty: &str, min_notional: &str) -> Instrument {
+pub(super) fn inst(tick: &str, lot: &str, min_qty: &str, min_notional: &str) -> Instrument {
     Instrument::from_spec(&InstrumentSpec {
         tick_size: tick.into(),
         lot_step: lot.into(),
@@ -26,11 +26,11 @@ fn inst(tick: &str, lot: &str, min_qty: &str, min_notional: &str) -> Instrument 
     .unwrap()
 }
 
-fn btc() -> Instrument {
+pub(super) fn btc() -> Instrument {
     inst("0.01", "0.00001", "0.00001", "5")
 }
 
-fn dca_spec(json: &str) -> DcaSpec {
+pub(super) fn dca_spec(json: &str) -> DcaSpec {
     let base = serde_json::json!({
         "side": "long", "base_order": {"quote": "10"}, "safety_order": {"quote": "20"},
         "price_deviation_pct": "1", "step_scale": "1.5", "volume_scale": "2",
@@ -45,7 +45,7 @@ fn dca_spec(json: &str) -> DcaSpec {
     serde_json::from_value(v).unwrap()
 }
 
-fn grid_spec(json: &str) -> GridSpec {
+pub(super) fn grid_spec(json: &str) -> GridSpec {
     let mut v = serde_json::json!({
         "lower": "90", "upper": "110", "grids": 10, "spacing": "arithmetic",
         "investment": {"quote": "1000"}, "fee_rate": "0.001", "start_price": "100"
@@ -235,7 +235,7 @@ fn fee_negative_grid_is_refused() {
 
 // --- runtime through the paper matcher ----------------------------------------------------------
 
-fn engine_with(inst: &Instrument, specs: Vec<BotSpec>) -> SymbolEngine {
+pub(super) fn engine_with(inst: &Instrument, specs: Vec<BotSpec>) -> SymbolEngine {
     let mut e = SymbolEngine::new(inst.clone());
     for (i, s) in specs.into_iter().enumerate() {
         e.add_bot(i as u32 + 1, s).unwrap();
@@ -243,14 +243,14 @@ fn engine_with(inst: &Instrument, specs: Vec<BotSpec>) -> SymbolEngine {
     e
 }
 
-fn session(inst: &Instrument, specs: Vec<BotSpec>) -> PaperSession {
+pub(super) fn session(inst: &Instrument, specs: Vec<BotSpec>) -> PaperSession {
     PaperSession::new(
         engine_with(inst, specs),
         PaperMatcher::new(inst.clone(), PaperConfig::default()),
     )
 }
 
-fn px(p: &str) -> i64 {
+pub(super) fn px(p: &str) -> i64 {
     btc().price_ticks(d(p), Side::Buy).unwrap()
 }
 
@@ -361,7 +361,7 @@ fn dca_partial_fills_resize_the_take_profit() {
 }
 
 /// Drive a session along a price path (one tick spread), returning every intent and fill.
-fn run(s: &mut PaperSession, path: &[i64], t0: i64) -> (Vec<Intent>, Vec<Fill>) {
+pub(super) fn run(s: &mut PaperSession, path: &[i64], t0: i64) -> (Vec<Intent>, Vec<Fill>) {
     let (mut intents, mut fills) = (Vec::new(), Vec::new());
     for (k, &p) in path.iter().enumerate() {
         let step = s.on_top(p, p + 1, t0 + k as i64 * 1_000_000_000, &[], &[]);
@@ -371,7 +371,7 @@ fn run(s: &mut PaperSession, path: &[i64], t0: i64) -> (Vec<Intent>, Vec<Fill>) 
     (intents, fills)
 }
 
-fn wave(lo: i64, hi: i64, step: i64, cycles: usize) -> Vec<i64> {
+pub(super) fn wave(lo: i64, hi: i64, step: i64, cycles: usize) -> Vec<i64> {
     let mut v = Vec::new();
     for _ in 0..cycles {
         let mut p = hi;
@@ -827,7 +827,7 @@ fn trigger_index_skips_bots_that_are_not_crossed() {
 
 // --- properties -----------------------------------------------------------------------------
 
-fn arb_instrument() -> impl Strategy<Value = Instrument> {
+pub(super) fn arb_instrument() -> impl Strategy<Value = Instrument> {
     (
         prop::sample::select(vec!["0.01", "0.05", "0.1", "1"]),
         prop::sample::select(vec!["0.00001", "0.001", "0.1"]),
@@ -836,7 +836,7 @@ fn arb_instrument() -> impl Strategy<Value = Instrument> {
         .prop_map(|(t, l, n)| inst(t, l, l, n))
 }
 
-fn check_intents(
+pub(super) fn check_intents(
     i: &Instrument,
     intents: &[Intent],
     bid: i64,

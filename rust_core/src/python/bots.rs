@@ -7,7 +7,9 @@ use crate::bots::engine::{BotSpec, FillOutcome, SymbolEngine};
 use crate::bots::grid::{self, GridSpec};
 use crate::bots::paper::{PaperConfig, PaperMatcher};
 use crate::bots::session::PaperSession as RustSession;
-use crate::bots::{Fill, Instrument, InstrumentSpec, Intent, OrderStatus, OrderUpdate, Side};
+use crate::bots::{
+    Command, Fill, Instrument, InstrumentSpec, Intent, OrderStatus, OrderUpdate, Side,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -128,6 +130,42 @@ fn add(engine: &mut SymbolEngine, bot_id: u32, kind: &str, spec_json: &str) -> P
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// A bot id and a command from Python, or a ValueError naming what is wrong.
+fn command_args(engine: &SymbolEngine, bot_id: i64, command: &str) -> PyResult<(u32, Command)> {
+    let cmd: Command = command.parse().map_err(PyValueError::new_err)?;
+    match u32::try_from(bot_id) {
+        Ok(id) if engine.bot(id).is_some() => Ok((id, cmd)),
+        _ => Err(PyValueError::new_err(format!(
+            "no bot {bot_id} on this symbol"
+        ))),
+    }
+}
+
+fn open_orders<'py>(
+    py: Python<'py>,
+    engine: &SymbolEngine,
+    bot_id: i64,
+) -> PyResult<Bound<'py, PyList>> {
+    let orders = u32::try_from(bot_id)
+        .ok()
+        .and_then(|id| engine.open_orders(id))
+        .ok_or_else(|| PyValueError::new_err(format!("no bot {bot_id} on this symbol")))?;
+    let list = PyList::empty(py);
+    for (id, o) in orders {
+        let d = PyDict::new(py);
+        d.set_item("client_id", id)?;
+        d.set_item("side", o.side.as_str())?;
+        d.set_item("order_type", o.order_type.as_str())?;
+        d.set_item("price_ticks", o.price_ticks)?;
+        d.set_item("qty_lots", o.qty_lots)?;
+        d.set_item("filled_lots", o.filled_lots)?;
+        d.set_item("reason", o.reason.map(|r| r.as_str()))?;
+        d.set_item("cancelling", o.cancelling)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
 fn summary(engine: &SymbolEngine, bot_id: u32) -> PyResult<String> {
     engine
         .summary(bot_id)
@@ -241,6 +279,28 @@ impl BotEngine {
         summary(&self.inner, bot_id)
     }
 
+    /// A user command ("pause", "resume", "stop", "close") at the last top of book; returns
+    /// its intents. ValueError for an unknown bot or command, or one the bot's state refuses.
+    fn command<'py>(
+        &mut self,
+        py: Python<'py>,
+        bot_id: i64,
+        command: &str,
+        ts_ns: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let (id, cmd) = command_args(&self.inner, bot_id, command)?;
+        let mut out = Vec::new();
+        self.inner
+            .command(id, cmd, ts_ns, &mut out)
+            .map_err(PyValueError::new_err)?;
+        intents_to_py(py, &out)
+    }
+
+    /// The orders the bot believes are live or in flight (``cancelling``: a cancel was asked).
+    fn open_orders<'py>(&self, py: Python<'py>, bot_id: i64) -> PyResult<Bound<'py, PyList>> {
+        open_orders(py, &self.inner, bot_id)
+    }
+
     /// The whole engine state as JSON, restorable exactly with `import_state`.
     fn export_state(&self) -> PyResult<String> {
         self.inner.export_state().map_err(PyValueError::new_err)
@@ -309,6 +369,30 @@ impl PaperSession {
 
     fn state(&self, bot_id: u32) -> PyResult<String> {
         summary(&self.inner.engine, bot_id)
+    }
+
+    /// A user command executed on the paper venue; returns (intents, fills) like ``on_top``.
+    #[allow(clippy::type_complexity)]
+    fn command<'py>(
+        &mut self,
+        py: Python<'py>,
+        bot_id: i64,
+        command: &str,
+        ts_ns: i64,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+        let (id, cmd) = command_args(&self.inner.engine, bot_id, command)?;
+        let step = self
+            .inner
+            .command(id, cmd, ts_ns)
+            .map_err(PyValueError::new_err)?;
+        Ok((
+            intents_to_py(py, &step.intents)?,
+            fills_to_py(py, &step.fills)?,
+        ))
+    }
+
+    fn open_orders<'py>(&self, py: Python<'py>, bot_id: i64) -> PyResult<Bound<'py, PyList>> {
+        open_orders(py, &self.inner.engine, bot_id)
     }
 
     fn export_state(&self) -> PyResult<String> {
