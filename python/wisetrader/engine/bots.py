@@ -7,7 +7,6 @@ lots) become router intents and cancels; order updates and fills go back to it.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -82,19 +81,18 @@ class BotStrategy:
     def open_orders(self) -> Iterator[Intent]:
         """Every order a bot believes open (placed, not yet filled or confirmed cancelled), as the
         intent that placed it."""
-        for (venue, symbol), engine in self.engines.items():
-            for bot_id, bot in json.loads(engine.export_state())["bots"].items():
-                for cid, o in bot["desk"]["orders"].items():
-                    yield Intent(
-                        self.account_of(int(bot_id)),
-                        str(bot_id),
-                        venue,
-                        symbol,
-                        o["side"],
-                        o["qty_lots"] - o["filled_lots"],
-                        None if o["order_type"] == "market" else o["price_ticks"],
-                        cid,
-                    )
+        for bot_id, bot in self.bots.items():
+            for o in self.engines[(bot.venue, bot.symbol)].open_orders(bot_id):
+                yield Intent(
+                    bot.account,
+                    str(bot_id),
+                    bot.venue,
+                    bot.symbol,
+                    o["side"],
+                    o["qty_lots"] - o["filled_lots"],
+                    None if o["order_type"] == "market" else o["price_ticks"],
+                    o["client_id"],
+                )
 
     def _convert(self, venue: str, symbol: str, intents: list[_Intent]) -> list[Intent]:
         out = []
