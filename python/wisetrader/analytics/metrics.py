@@ -178,7 +178,10 @@ def compute(ledger: pl.DataFrame, capital: float, curve: pl.DataFrame | None = N
 
     cagr: float | None = None
     if days > 0:
-        cagr = (final / capital) ** (ANNUAL / days) - 1 if final > 0 else 0.0
+        try:
+            cagr = (final / capital) ** (ANNUAL / days) - 1 if final > 0 else 0.0
+        except OverflowError:  # a gain over a few seconds, annualised: not a number worth showing
+            cagr = None
     sharpe = _ratio(mean_r, _std(returns))
     sortino = _ratio(mean_r, _std(returns.filter(returns < 0)))
     calmar = _ratio(cagr, drawdown.relative) if cagr is not None else None

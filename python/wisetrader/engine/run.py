@@ -299,22 +299,6 @@ async def _run(
                 protocol, instruments, engine.changes_handler(name), http, on_health=feed_health
             )
         feed_tasks = [asyncio.create_task(feed.run()) for feed in feeds.values()]
-        resumed = None
-        if saved is not None:
-            await _wait_for_books(gate, {(b.venue, b.symbol) for b in plan.bots}, 30.0)
-            resumed = (await recovery.resume(router, strategy, saved)).as_dict()
-            engine.hold_triggers = False
-            if on_event is not None:
-                on_event("resumed", resumed)
-            else:
-                print(f"resumed from {state_file}: {json.dumps(resumed)}", flush=True)
-        for name, executor in live.items():
-            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
-            # Every second on the simulator (free); on a real venue each round costs request weight.
-            sim_venue = plan.venues[executor.config.venue].network == "sim"
-            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
-            expected = router.intents.__contains__  # ours and unknown to every bot: an orphan
-            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval, expected)))
 
         def bot_states() -> dict[str, dict[str, Any]]:
             return {
@@ -354,6 +338,23 @@ async def _run(
                     },
                 },
             )
+        resumed = None
+        if saved is not None:
+            await _wait_for_books(gate, {(b.venue, b.symbol) for b in plan.bots}, 30.0)
+            resumed = (await recovery.resume(router, strategy, saved)).as_dict()
+            engine.hold_triggers = False
+            if on_event is not None:
+                on_event("resumed", resumed)
+            else:
+                print(f"resumed from {state_file}: {json.dumps(resumed)}", flush=True)
+        for name, executor in live.items():
+            unified = sorted({markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name})
+            # Every second on the simulator (free); on a real venue each round costs request weight.
+            sim_venue = plan.venues[executor.config.venue].network == "sim"
+            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
+            expected = router.intents.__contains__  # ours and unknown to every bot: an orphan
+            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval, expected)))
+
         started = time.monotonic()
         last_log = -config.log_every_s
         try:
