@@ -24,6 +24,7 @@ class NullExecutor:
     def __init__(self) -> None:
         self.on_update: Callable[[TrackedOrder], None] | None = None
         self.on_fill: Callable[[Fill], None] | None = None
+        self.orders: dict[str, TrackedOrder] = {}
 
     async def place(self, req: OrderRequest) -> TrackedOrder:
         return TrackedOrder(

@@ -23,7 +23,9 @@ import structlog
 from prometheus_client import Gauge, start_http_server
 from wisetrader.engine.config import ConfigError, RunConfig, load_config, resolve
 from wisetrader.engine.controlled import follow_control_plane
-from wisetrader.engine.run import StartError, run
+from wisetrader.engine.persistence import StateFileError
+from wisetrader.engine.recovery import ResumeError
+from wisetrader.engine.run import StartError, default_state_dir, run
 from wisetrader.settings import get_settings
 
 ORDERS = Gauge("wisetrader_engine_orders", "orders sent since start (paper and live)")
@@ -79,6 +81,7 @@ def main() -> None:
     try:
         config = load_config(args.config) if args.config else RunConfig()
         resolve(config, secrets_file)
+        config.state_dir = config.state_dir or default_state_dir(args.config)
     except ConfigError as e:
         log.error("invalid_config", config=str(args.config or ""), problems=e.problems)
         raise SystemExit(2) from None
@@ -90,6 +93,9 @@ def main() -> None:
         return
     try:
         asyncio.run(serve(config, secrets_file, log))
+    except (StateFileError, ResumeError) as e:  # a bad state file, or a venue that would not reconcile
+        log.error("cannot_resume", problem=str(e))
+        raise SystemExit(2) from None
     except StartError as e:
         log.error("start_failed", error=str(e))
         raise SystemExit(1) from None

@@ -55,6 +55,15 @@ def test_run_config_file_and_its_errors(tmp_path: Path) -> None:
     assert "Traceback" not in failed.stderr
 
 
+def test_run_refuses_a_damaged_state_file(tmp_path: Path) -> None:
+    (tmp_path / "engine-state.json").write_bytes(b'{"format": "wisetrader-engine-state", "version": 1}\n{"bo')
+    failed = _run("--duration", "1", "--state-dir", str(tmp_path))
+    assert (
+        failed.returncode == 2 and "cannot resume" in failed.stderr and "checksum mismatch" in failed.stderr
+    )
+    assert "Traceback" not in failed.stderr
+
+
 def test_streamer_service_serves_metrics_and_stops_on_sigterm() -> None:
     import signal
     import socket

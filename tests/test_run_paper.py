@@ -7,11 +7,13 @@ the stored fills must match what the bots computed themselves in the core.
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 from pathlib import Path
 
 from wisetrader.analytics.report import build, load_fills
+from wisetrader.engine import persistence
 from wisetrader.engine.run import DEFAULT_BOTS, PaperFees, RunConfig, paper_account, run
 from wisetrader.sim import SimConfig
 from wisetrader.sim.config import MarketSpec
@@ -57,3 +59,35 @@ async def test_paper_run_stores_fills_and_pnl_adds_up(chdb_dir: Path) -> None:
         assert by_bot[bot]["fees"] == Decimal(state["fees"]["USDT"]), bot
     assert any(pnl > 0 for pnl in result.bot_pnl.values())  # at least one deal closed with profit
     store.close()
+
+
+async def test_paper_run_restarted_resumes_its_bots(chdb_dir: Path, tmp_path: Path) -> None:
+    # The paper venue's book lives in the engine: a restart places every order its bots hold again.
+    grid = dict(DEFAULT_BOTS[0], fee_rate=FEE, lower="29900", upper="30100", grids=4)
+
+    def config() -> RunConfig:
+        return RunConfig(
+            bots=[grid],
+            paper=PaperFees(maker_fee=Decimal(FEE), taker_fee=Decimal(FEE)),
+            sim=SimConfig(market=MarketSpec(volatility_ticks=400.0)),
+            store=f"chdb://{chdb_dir}",
+            database=f"run_paper_restart_{time.time_ns()}",
+            state_dir=tmp_path,
+        )
+
+    first = await run(config(), 4.0)
+    first.store.close()
+    assert first.summary["resumed"] is None and first.summary["state"]["writes"] >= 1
+    before = first.summary["bots"]["1"]
+    assert before["fills_applied"] >= 1  # the grid's opening buy at least
+    saved = persistence.read(tmp_path / persistence.FILE_NAME)
+    assert saved is not None
+    held = set(json.loads(saved["engines"][0]["state"])["bots"]["1"]["desk"]["orders"])
+    second = await run(config(), 4.0)
+    second.store.close()
+    resumed = second.summary["resumed"]
+    # Exactly the orders the grid held at the stop, placed again on the paper book (no new opening buy).
+    assert resumed is not None and held and set(resumed["resent"]) == held
+    after = second.summary["bots"]["1"]
+    assert after["fills_applied"] >= before["fills_applied"]  # the ledger went on, not from zero
+    assert after["status"] == "running"

@@ -107,11 +107,17 @@ def run(
         Path | None,
         typer.Option(help="YAML file of API keys by account (default: WISETRADER_SECRETS_FILE; mode 600)"),
     ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="where the bots' state is kept for restarts (default: the config's, or DATA_DIR/state)"
+        ),
+    ] = None,
 ) -> None:
     """Run bots (paper or live) on the simulator or real venues, log progress, summarize, report."""
     from wisetrader.engine.run import run_command
 
-    run_command(config, duration, secrets)
+    run_command(config, duration, secrets, state_dir)
 
 
 @app.command("sim-exchange")

@@ -7,11 +7,12 @@ lots) become router intents and cancels; order updates and fills go back to it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from wisetrader._core import BotEngine
+from wisetrader.engine.persistence import BotRecord
 from wisetrader.engine.router import Market, OrderRouter
 from wisetrader.execution import Fill, OrderState, TrackedOrder
 from wisetrader.risk import Intent
@@ -45,6 +46,8 @@ class BotStrategy:
         self.gone: dict[str, TrackedOrder] = {}  # replaced orders that are terminal, fills still to come
         # Where intents made outside a callback go (the engine's submit; set by ``Engine``).
         self.send: Callable[[Sequence[Intent]], None] | None = None
+        self.bots: dict[int, BotRecord] = {}  # as added: what a state file is checked against
+        self.pending_cancels: set[str] = set()  # cancels asked for, not yet confirmed by the venue
 
     def add_bot(
         self,
@@ -62,6 +65,37 @@ class BotStrategy:
         if engine is None:
             engine = self.engines[(venue, symbol)] = BotEngine(instrument_json)
         engine.add_bot(bot_id, kind, spec_json)
+        self.bots[bot_id] = BotRecord(
+            bot_id, venue, symbol, kind, instrument_json, spec_json, account or self.account
+        )
+
+    def restore(
+        self, bots: Mapping[int, BotRecord], engines: Mapping[tuple[str, str], BotEngine], cancels: set[str]
+    ) -> None:
+        """Take the bots of a state file (instead of :meth:`add_bot`): they resume where they were."""
+        self.bots = dict(bots)
+        self.engines = dict(engines)
+        self.accounts = {i: b.account for i, b in bots.items() if b.account != self.account}
+        self.pending_cancels = set(cancels)
+
+    def account_of(self, bot_id: int) -> str:
+        return self.accounts.get(bot_id, self.account)
+
+    def open_orders(self) -> Iterator[Intent]:
+        """Every order a bot believes open (placed, not yet filled or confirmed cancelled), as the
+        intent that placed it."""
+        for bot_id, bot in self.bots.items():
+            for o in self.engines[(bot.venue, bot.symbol)].open_orders(bot_id):
+                yield Intent(
+                    bot.account,
+                    str(bot_id),
+                    bot.venue,
+                    bot.symbol,
+                    o["side"],
+                    o["qty_lots"] - o["filled_lots"],
+                    None if o["order_type"] == "market" else o["price_ticks"],
+                    o["client_id"],
+                )
 
     def _convert(self, venue: str, symbol: str, intents: list[_Intent]) -> list[Intent]:
         """The core's intents as router intents; a replacement waits until the order it replaces is gone.
@@ -75,11 +109,11 @@ class BotStrategy:
             target = it["replaces"] if action == "replace" else None
             if action == "cancel":
                 target = it["replaces"] if it["replaces"] is not None else it["client_id"]
-            blocker = None if target is None else self._cancel(target)
+            blocker = None if target is None else self.cancel(target)
             if action in ("place", "replace"):
                 price = None if it["order_type"] == "market" else it["price_ticks"]
                 intent = Intent(
-                    self.accounts.get(it["bot"], self.account),
+                    self.account_of(it["bot"]),
                     str(it["bot"]),
                     venue,
                     symbol,
@@ -97,8 +131,9 @@ class BotStrategy:
                     self.waiting[blocker] = intent
         return out
 
-    def _cancel(self, client_id: str) -> str | None:
-        """Cancel ``client_id``; returns the order a replacement of it must wait for (None: none)."""
+    def cancel(self, client_id: str) -> str | None:
+        """Ask the venue to cancel ``client_id`` (without waiting; remembered until the venue confirms);
+        returns the order a replacement of it must wait for (None: none)."""
         for blocker, intent in list(self.waiting.items()):
             if intent.client_id == client_id:  # never sent: forget it, and tell its bot it is gone
                 del self.waiting[blocker]
@@ -107,6 +142,7 @@ class BotStrategy:
         router = self.router
         if router is None or client_id not in router.intents:
             return None
+        self.pending_cancels.add(client_id)
         router.cancel_soon(client_id, then=self._release)
         return client_id
 
@@ -164,6 +200,8 @@ class BotStrategy:
         return self._convert(venue, symbol, engine.command(bot_id, command, ts_ns))
 
     def on_order(self, order: TrackedOrder, intent: Intent | None) -> list[Intent]:
+        if order.state.terminal:
+            self.pending_cancels.discard(order.client_id)
         status = _STATUS[order.state]
         if intent is None or status is None:
             return []
@@ -197,5 +235,6 @@ class BotStrategy:
     def remove_bot(self, venue: str, symbol: str, bot_id: int) -> bool:
         """Detach a bot; its orders, if any are still open, are no longer followed by it."""
         self.accounts.pop(bot_id, None)
+        self.bots.pop(bot_id, None)
         engine = self.engines.get((venue, symbol))
         return engine is not None and engine.remove_bot(bot_id)

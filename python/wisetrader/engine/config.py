@@ -203,6 +203,10 @@ class RunConfig(_Strict):
     # per run, ``run_<UTC time>``, so the report at exit covers this run only).
     store: str = ""
     database: str = ""
+    # Durable bot state, so that a restart resumes every bot where it was (docs/restarts.md): its
+    # directory (default ``<data_dir>/state/<config file name>``; ``--state-dir``), or ``persist: false``.
+    state_dir: Path | None = None
+    persist: bool = True
 
     @field_validator("store")
     @classmethod

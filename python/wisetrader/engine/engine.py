@@ -56,6 +56,10 @@ class Engine:
         self.halted = False
         # Told of every top-of-book change before the strategy (paper venues match against it).
         self.top_listeners: list[Callable[[str, str, int, int, int], None]] = []
+        # While set, books and listeners are kept current but the strategy is not asked (a restart
+        # reconciles with the venues first).
+        self.hold_triggers = False
+        self.on_change: Callable[[], None] | None = None  # after every order update and fill (persistence)
         listener = router.listener
         self._downstream = listener
         router.listener = self
@@ -76,6 +80,8 @@ class Engine:
                 gate.on_book(venue, symbol, bid, ask)
                 for listener in self.top_listeners:
                     listener(venue, symbol, bid, ask, recv_ns)
+                if self.hold_triggers:
+                    continue
                 intents = self.strategy.on_top(venue, symbol, bid, ask, recv_ns)
                 if intents:
                     self._submit(intents, recv_ns)
@@ -112,11 +118,15 @@ class Engine:
         if self._downstream is not None:
             self._downstream.order_update(order, intent)
         self._submit(self.strategy.on_order(order, intent))
+        if self.on_change is not None:
+            self.on_change()
 
     def fill(self, fill: Fill, intent: Intent | None) -> None:
         if self._downstream is not None:
             self._downstream.fill(fill, intent)
         self._submit(self.strategy.on_fill(fill, intent))
+        if self.on_change is not None:
+            self.on_change()
 
 
 def feeds_for(engine: Engine, feeds: Sequence[MarketFeed]) -> None:

@@ -8,7 +8,7 @@ gate's exposure in step with the venue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ class Executor(Protocol):
 
     on_update: Callable[[TrackedOrder], None] | None
     on_fill: Callable[[Fill], None] | None
+    orders: dict[str, TrackedOrder]  # by client order id
 
     async def place(self, req: OrderRequest) -> TrackedOrder: ...
     async def cancel(self, client_id: str) -> TrackedOrder: ...
@@ -104,6 +105,9 @@ class OrderRouter:
         self.intents: dict[str, Intent] = {}  # by client order id
         self.tasks: set[asyncio.Task[TrackedOrder]] = set()  # placements and cancels not yet answered
         self.filled_lots: dict[str, int] = {}
+        # Awaited before every order request leaves (the state persister: a request is only sent once
+        # a restart would know of it).
+        self.before_send: Callable[[], Awaitable[None]] | None = None
         for executor in executors.values():
             executor.on_update = self.order_update
             executor.on_fill = self.fill
@@ -124,12 +128,24 @@ class OrderRouter:
             None if intent.price is None else market.price(intent.price),
             bot_id=intent.bot_id,
         )
-        self.intents[intent.client_id] = intent
-        self.gate.on_order_accepted(intent)
-        self._track(self.executors[intent.account].place(request))
+        self.track(intent)
+        self._spawn(self._place(self.executors[intent.account], request))
         return decision
 
+    def track(self, intent: Intent) -> None:
+        """Count ``intent``'s order as open (on submit, or when a restart finds it on the venue)."""
+        self.intents[intent.client_id] = intent
+        if intent.client_id not in self.gate.open:  # a restart's retry must not count it twice
+            self.gate.on_order_accepted(intent)
+
+    async def _place(self, executor: Executor, request: OrderRequest) -> TrackedOrder:
+        if self.before_send is not None:
+            await self.before_send()
+        return await executor.place(request)
+
     async def cancel(self, client_id: str) -> TrackedOrder:
+        if self.before_send is not None:
+            await self.before_send()
         return await self.executors[self.intents[client_id].account].cancel(client_id)
 
     def cancel_soon(self, client_id: str, then: Callable[[TrackedOrder], None] | None = None) -> None:
@@ -141,9 +157,9 @@ class OrderRouter:
                 then(order)
             return order
 
-        self._track(cancel())
+        self._spawn(cancel())
 
-    def _track(self, work: Coroutine[Any, Any, TrackedOrder]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, TrackedOrder]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

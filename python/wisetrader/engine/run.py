@@ -33,6 +33,7 @@ from rich.table import Table
 
 from wisetrader.analytics.report import build, load_fills, render
 from wisetrader.bus import InProcessBus
+from wisetrader.engine import persistence, recovery
 from wisetrader.engine.bots import BotStrategy
 from wisetrader.engine.config import (
     DEFAULT_BOTS,
@@ -152,6 +153,27 @@ async def _last_fills(live: dict[str, LiveExecutor], traded: dict[str, list[str]
             await asyncio.wait_for(executor.reconcile(traded[name]), timeout_s)
 
 
+def default_state_dir(config_path: Path | None) -> Path:
+    """``<data_dir>/state/<config file name>`` (``default`` without one): each config resumes its own bots."""
+    return get_settings().data_dir / "state" / (config_path.stem if config_path else "default")
+
+
+def state_path(config: RunConfig) -> Path | None:
+    """The state file of this run's bots; None (not persisted) for ``persist: false``, or when no
+    ``state_dir`` is set: ``wisetrader run`` and the service set it (:func:`default_state_dir`), a
+    program calling :func:`run` chooses."""
+    if not config.persist or config.state_dir is None:
+        return None
+    return config.state_dir / persistence.FILE_NAME
+
+
+async def _wait_for_books(gate: RiskGate, keys: set[tuple[str, str]], timeout_s: float) -> None:
+    """Until every market in ``keys`` has a book (a restart's re-sends go through the risk gate)."""
+    deadline = time.monotonic() + timeout_s
+    while any(not gate.instruments[k].bid for k in keys) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def run(
     config: RunConfig,
     duration_s: float | None,
@@ -236,6 +258,8 @@ async def _run(
             if bot.mode == "paper":
                 market = markets[(bot.venue, bot.symbol)]
                 paper_markets[bot.venue][market.unified] = (market, bot.instrument_json)
+        state_file = state_path(config)
+        saved = None if state_file is None else recovery.load(state_file, strategy)  # bots resume
         paper = {
             v: PaperExecutor(paper_account(v), ms, config.paper.core_json())
             for v, ms in paper_markets.items()
@@ -259,16 +283,10 @@ async def _run(
                 markets[(venue, symbol)].unified, bid, ask, ts
             )
         )
+        persister = None if state_file is None else recovery.attach(engine, strategy, state_file)
+        engine.hold_triggers = saved is not None  # no trigger before the venues and the bots agree
         tasks: list[asyncio.Task[None]] = []
         traded: dict[str, list[str]] = {}  # each live account's symbols (ccxt's names)
-        for name, executor in live.items():
-            unified = traded[name] = sorted(
-                {markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name}
-            )
-            # Every second on the simulator (free); on a real venue each round costs request weight.
-            sim_venue = plan.venues[executor.config.venue].network == "sim"
-            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
-            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval)))
         health: dict[str, bool] = {}
 
         def feed_health(h: FeedHealth) -> None:
@@ -333,6 +351,25 @@ async def _run(
                     },
                 },
             )
+        resumed = None
+        if saved is not None:
+            await _wait_for_books(gate, {(b.venue, b.symbol) for b in plan.bots}, 30.0)
+            resumed = (await recovery.resume(router, strategy, saved)).as_dict()
+            engine.hold_triggers = False
+            if on_event is not None:
+                on_event("resumed", resumed)
+            else:
+                print(f"resumed from {state_file}: {json.dumps(resumed)}", flush=True)
+        for name, executor in live.items():
+            unified = traded[name] = sorted(
+                {markets[(b.venue, b.symbol)].unified for b in plan.bots if b.account == name}
+            )
+            # Every second on the simulator (free); on a real venue each round costs request weight.
+            sim_venue = plan.venues[executor.config.venue].network == "sim"
+            interval = 1.0 if sim_venue else get_settings().reconcile_interval_s
+            expected = router.intents.__contains__  # ours and unknown to every bot: an orphan
+            tasks.append(asyncio.create_task(executor.reconcile_forever(unified, interval, expected)))
+
         started = time.monotonic()
         last_log = -config.log_every_s
         try:
@@ -362,6 +399,8 @@ async def _run(
             if sim is not None:
                 sim.running = False  # the simulated market stops with the run
             await _last_fills(live, traded, config.shutdown.timeout_s)
+            if persister is not None:
+                await persister.close()
             await publisher.close()
             await backbone.flush()
         states = bot_states()
@@ -376,6 +415,10 @@ async def _run(
             "feeds": {name: feed.stats() for name, feed in feeds.items()},
             "crossed_tops": engine.crossed_tops,
             "executors": {name: executor.stats.as_dict() for name, executor in live.items()},
+            "state": None
+            if persister is None
+            else {"file": str(state_file), "writes": persister.writes, "errors": persister.errors},
+            "resumed": resumed,
             "store": {"dsn": store.dsn, "database": store.database, **writer.stats.as_dict()},
             "latency_us": {"p50": engine.latency.percentile(0.5), "p99": engine.latency.percentile(0.99)}
             if engine.latency.samples
@@ -475,8 +518,14 @@ def check_config(config_path: Path | None, secrets_file: Path | None) -> RunConf
     return config
 
 
-def run_command(config_path: Path | None, duration: float | None, secrets_file: Path | None = None) -> None:
+def run_command(
+    config_path: Path | None,
+    duration: float | None,
+    secrets_file: Path | None = None,
+    state_dir: Path | None = None,
+) -> None:
     config = check_config(config_path, secrets_file)
+    config.state_dir = state_dir or config.state_dir or default_state_dir(config_path)
     console = Console()
     stop = asyncio.Event()
 
@@ -495,6 +544,9 @@ def run_command(config_path: Path | None, duration: float | None, secrets_file: 
 
     try:
         result = asyncio.run(main())
+    except (persistence.StateFileError, recovery.ResumeError) as e:
+        print(f"wisetrader run: cannot resume: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     except StartError as e:
         print(f"wisetrader run: cannot start: {e}", file=sys.stderr)
         raise SystemExit(1) from None

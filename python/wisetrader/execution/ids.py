@@ -12,6 +12,8 @@ import re
 
 PREFIX = "wt"
 _VALID = re.compile(r"[A-Za-z0-9]{1,32}")
+# The core's bot order ids (rust_core/src/bots/ids.rs): ``W{bot}{leg letter}{level}C{cycle}``.
+_CORE = re.compile(r"W[0-9]+[BSIXODT][0-9]+C[0-9]+")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -47,5 +49,7 @@ def is_valid_client_id(cid: str) -> bool:
 
 
 def is_ours(cid: str | None) -> bool:
-    """Whether a venue order carries an id this engine generated."""
-    return cid is not None and cid.startswith(PREFIX) and is_valid_client_id(cid)
+    """Whether a venue order carries an id this engine generated (here, or by the core's bots)."""
+    if cid is None or not is_valid_client_id(cid):
+        return False
+    return cid.startswith(PREFIX) or _CORE.fullmatch(cid) is not None

@@ -72,6 +72,18 @@ class OrderRequest:
 
 
 @dataclass
+class ResumeReport:
+    """What :meth:`LiveExecutor.resume` found of the orders a restart believes open."""
+
+    adopted: list[str] = field(default_factory=list)  # open on the venue: tracked again
+    settled: list[str] = field(default_factory=list)  # closed on the venue meanwhile (filled, cancelled)
+    lost: list[str] = field(default_factory=list)  # unknown to the venue: never arrived, safe to send again
+    unresolved: list[str] = field(default_factory=list)  # no answer: left in flight for the reconciler
+    orphans_canceled: list[str] = field(default_factory=list)  # ours, believed open by nobody: cancelled
+    new_fills: int = 0  # fills reported (the bots tell new ones from replays by fill id)
+
+
+@dataclass
 class ReconcileReport:
     adopted: list[str] = field(default_factory=list)  # ours, expected by a bot, unknown to us: now tracked
     orphans_canceled: list[str] = field(default_factory=list)  # ours, expected by nobody: cancelled
@@ -313,17 +325,8 @@ class LiveExecutor:
 
         True: found (and applied); False: the venue does not know it; None: no answer.
         """
-        by_id = {self.dialect.client_id_param: order.client_id}
         try:
-            if self.config.venue == "bybit":
-                # Bybit's order query by orderLinkId finds the order in any state (ccxt's fetch_order
-                # would also send an empty orderId).
-                found = await self._call(self.ex.fetch_open_orders, order.symbol, None, None, by_id)
-                if not found:
-                    return False
-                remote = found[0]
-            else:
-                remote = await self._call(self.ex.fetch_order, None, order.symbol, by_id)
+            remote = await self._query(order.symbol, order.client_id)
         except ccxt_errors.OrderNotFound:
             return False
         except (ccxt_errors.NetworkError, ccxt_errors.ExchangeError, RateLimited) as e:
@@ -331,6 +334,18 @@ class LiveExecutor:
             return None
         self._apply(order, remote)
         return True
+
+    async def _query(self, symbol: str, client_id: str) -> dict[str, Any]:
+        """The venue's order ``client_id`` in any state; raises ccxt's OrderNotFound if it has none."""
+        by_id = {self.dialect.client_id_param: client_id}
+        if self.config.venue == "bybit":
+            # Bybit's order query by orderLinkId finds the order in any state (ccxt's fetch_order
+            # would also send an empty orderId).
+            found = await self._call(self.ex.fetch_open_orders, symbol, None, None, by_id)
+            if not found:
+                raise ccxt_errors.OrderNotFound(f"no order {client_id}")
+            return found[0]  # type: ignore[no-any-return]
+        return await self._call(self.ex.fetch_order, None, symbol, by_id)  # type: ignore[no-any-return]
 
     # ---- placing and cancelling ------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> TrackedOrder:
@@ -503,6 +518,72 @@ class LiveExecutor:
     def _settled_by_reconcile(self) -> None:
         self.stats.in_flight_settled += 1
         self.stats.reconcile_settled += 1
+
+    async def resume(self, orders: Iterable[TrackedOrder], symbols: Iterable[str]) -> ResumeReport:
+        """After a restart: settle ``orders`` (what the bots believe open on this account) with the venue.
+
+        Each is looked up by client id (open, closed, or unknown to the venue); then every fill of
+        theirs since the oldest is reported (replays included: the bots drop fill ids they applied),
+        and only then their current status, since a bot forgets an order once told it is closed.
+        Orders unknown to the venue are dropped here (``lost``), for the caller to send again. Open
+        orders with one of our ids that are not in ``orders`` are cancelled (orphans).
+        """
+        report = ResumeReport()
+        symbols = sorted(set(symbols))
+        mine = {o.client_id: o for o in orders}
+        remote: dict[str, dict[str, Any]] = {}
+        for symbol in symbols:
+            for r in await self._call(self.ex.fetch_open_orders, symbol):
+                cid = str(r.get("clientOrderId") or "")
+                if cid in mine:
+                    remote[cid] = r
+                elif is_ours(cid):
+                    with contextlib.suppress(ccxt_errors.OrderNotFound):  # gone meanwhile: nothing to cancel
+                        await self._call(
+                            self.ex.cancel_order, None, symbol, {self.dialect.client_id_param: cid}
+                        )
+                    report.orphans_canceled.append(cid)
+        for cid, order in mine.items():
+            self.orders[cid] = order
+            if cid in remote:
+                continue
+            try:
+                remote[cid] = await self._query(order.symbol, cid)
+            except ccxt_errors.OrderNotFound:
+                del self.orders[cid]
+                report.lost.append(cid)
+            except (ccxt_errors.BaseError, RateLimited) as e:
+                order.state, order.error = OrderState.IN_FLIGHT, f"{type(e).__name__}: {str(e)[:200]}"
+                report.unresolved.append(cid)
+        for cid, r in remote.items():
+            self.orders[cid].venue_id = str(r["id"])
+            self.by_venue_id[str(r["id"])] = cid
+        times = [int(r["timestamp"]) for r in remote.values() if r.get("timestamp")]
+        if times:
+            for symbol in symbols:
+                for trade in await self._trades_since(symbol, min(times)):
+                    owner = self.by_venue_id.get(str(trade.get("order")))
+                    if owner in remote and self._fill(self.orders[owner], trade):
+                        report.new_fills += 1
+        for cid, r in remote.items():
+            order = self.orders[cid]
+            self._apply(order, {**r, "trades": []})
+            (report.settled if order.state.terminal else report.adopted).append(cid)
+        return report
+
+    async def _trades_since(self, symbol: str, since_ms: int, page: int = 1000) -> list[dict[str, Any]]:
+        """Every trade of ours on ``symbol`` from ``since_ms`` on, page by page (Binance pages by trade
+        id; Bybit and OKX answer one page of their most recent fills)."""
+        out: list[dict[str, Any]] = []
+        batch = await self._call(self.ex.fetch_my_trades, symbol, since_ms, page)
+        if self.config.venue != "binance":
+            return list(batch)
+        while True:
+            out += batch
+            if len(batch) < page:
+                return out
+            last = int((batch[-1].get("info") or {}).get("id") or batch[-1]["id"])
+            batch = await self._call(self.ex.fetch_my_trades, symbol, None, page, {"fromId": last + 1})
 
     async def reconcile_forever(
         self, symbols: list[str], interval_s: float, expected: Callable[[str], bool] | None = None
