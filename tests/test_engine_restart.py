@@ -112,7 +112,7 @@ async def _start(sim: SimExchange, http: aiohttp.ClientSession, state: Path) -> 
 
 async def _abandon(run: Running) -> None:
     """What SIGKILL leaves: every task dropped where it was, nothing flushed, nothing cancelled."""
-    pending = [*run.tasks, *run.router.tasks, *run.strategy._tasks]
+    pending = [*run.tasks, *run.router.tasks]  # placements and cancels alike
     assert run.persister._task is not None
     pending.append(run.persister._task)
     for task in pending:
