@@ -72,3 +72,39 @@ async def test_core_books_match_the_simulator(venue: str, drop: float) -> None:
         finally:
             feed.stop()
             await asyncio.wait_for(task, 5)
+
+
+async def test_book_state_changes_are_reported_and_counted_as_metrics() -> None:
+    """Feed health as events (every sync-state change, with its reason) and as Prometheus metrics."""
+    from prometheus_client import REGISTRY
+
+    config = busy_config()
+    config.faults.drop_diff_prob = 0.2
+    states: list[tuple[str, str, str | None]] = []
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    gaps_before = sample("wisetrader_book_resyncs_total", venue="binance", reason="gap")
+    async with SimExchange(config) as sim, aiohttp.ClientSession() as http:
+        protocol = venue_protocol("binance", ws_base=sim.ws_url, rest_base=sim.rest_url)
+        feed = MarketFeed(
+            protocol,
+            [FeedInstrument("BTCUSDT", "0.01", "0.00001")],
+            Seen(),
+            http,
+            on_book_state=lambda symbol, state, reason: states.append((symbol, state, reason)),
+        )
+        task = asyncio.create_task(feed.run())
+        try:
+            await _until(lambda: ("BTCUSDT", "out_of_sync", "gap") in states)
+            await _until(lambda: states[-1][1] == "synced")
+            assert sample("wisetrader_book_synced", venue="binance", symbol="BTCUSDT") == 1.0
+            assert sample("wisetrader_book_resyncs_total", venue="binance", reason="gap") > gaps_before
+            labels = {"venue": "binance", "feed": "binance"}
+            age = REGISTRY.get_sample_value("wisetrader_feed_last_frame_age_seconds", labels)
+            assert age is not None and age >= 0.0
+        finally:
+            feed.stop()
+            await asyncio.wait_for(task, 5)
+    assert states[0][1] in ("waiting_for_snapshot", "synced")

@@ -177,6 +177,7 @@ async def controlled_engine(
             engine.changes_handler(VENUE),
             http,
             on_health=publisher.feed_health,
+            on_book_state=lambda symbol, state, reason: publisher.book_state(VENUE, symbol, state, reason),
         )
         host = ControlledEngine(
             strategy, engine, gate, router, reporter, publisher, paper, feed, markets, assets, executors,

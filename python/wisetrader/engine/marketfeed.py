@@ -10,10 +10,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
+from prometheus_client import Counter, Gauge
 
 from wisetrader._core import Changes, MarketData
 from wisetrader.feeds import FeedConfig, FeedHealth, FeedSession, Frame, SnapshotError, fetch_binance_depth
 from wisetrader.venues import VenueProtocol
+
+# Feed health as metrics (connection and frame counters are the session's: ``wisetrader.feeds``).
+BOOK_SYNCED = Gauge(
+    "wisetrader_book_synced", "1 while the symbol's book is provably in sync", ["venue", "symbol"]
+)
+RESYNCS = Counter(
+    "wisetrader_book_resyncs", "snapshots/resubscribes asked by the core, by reason", ["venue", "reason"]
+)
+LAST_FRAME_AGE = Gauge(
+    "wisetrader_feed_last_frame_age_seconds", "time since the feed's last frame", ["venue", "feed"]
+)
 
 # Our venue names to the core's decoders (spot products).
 CORE_VENUES = {"binance": "binance-spot", "bybit": "bybit-spot", "okx": "okx"}
@@ -42,6 +54,7 @@ class MarketFeed:
         config: FeedConfig | None = None,
         channels: Sequence[str] = ("book", "trades"),
         on_health: Callable[[FeedHealth], None] | None = None,
+        on_book_state: Callable[[str, str, str | None], None] | None = None,
     ) -> None:
         self.protocol = protocol
         self.md = MarketData(CORE_VENUES[protocol.name])
@@ -51,6 +64,7 @@ class MarketFeed:
         self.on_changes = on_changes
         self.http = http
         self.on_health = on_health
+        self.on_book_state = on_book_state  # (symbol, state, reason) on every sync-state change
         topics = [t for s in self.symbols for t in protocol.topics(s, channels)]
         self.session = FeedSession(protocol, topics, self._on_batch, config, on_health=self._health)
         self._pending: set[str] = set()  # symbols with a snapshot or resubscribe under way
@@ -58,6 +72,10 @@ class MarketFeed:
         self.snapshot_failures = 0
         self.resyncs: dict[str, int] = {}  # snapshots/resubscribes served for the core, by its reason
         self._was_connected = False
+        health = self.session.health
+        LAST_FRAME_AGE.labels(protocol.name, health.name).set_function(
+            lambda: health.last_frame_age_s() or 0.0
+        )
 
     async def run(self) -> None:
         await self.session.run()
@@ -94,11 +112,16 @@ class MarketFeed:
     def _publish(self, changes: Changes) -> None:
         requests = changes.requests
         self.on_changes(changes)
+        for _, symbol, state, reason in changes.states:
+            BOOK_SYNCED.labels(self.protocol.name, symbol).set(1 if state == "synced" else 0)
+            if self.on_book_state is not None:
+                self.on_book_state(symbol, state, reason)
         for _, symbol, kind, reason in requests:
             if symbol in self._pending:
                 continue
             self._pending.add(symbol)
             self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+            RESYNCS.labels(self.protocol.name, reason).inc()
             work = self._snapshot(symbol) if kind == "snapshot" else self._resubscribe(symbol)
             task = asyncio.get_running_loop().create_task(work)
             self._tasks.add(task)

@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from wisetrader.bus import Bus
 from wisetrader.engine.router import Market
@@ -166,6 +166,22 @@ class BusPublisher:
         )
 
     # ---- feeds -------------------------------------------------------------------------------------
+    def book_state(self, venue: str, symbol: str, state: str, reason: str | None) -> None:
+        """A book's sync state changed (the core's: ``synced``, ``waiting_for_snapshot``, ``out_of_sync``)."""
+        status: Literal["ok", "degraded", "resync"] = (
+            "ok" if state == "synced" else "resync" if state == "out_of_sync" else "degraded"
+        )
+        self.queue.put_nowait(
+            Health(
+                ts_ns=time.time_ns(),
+                venue=VENUE_IDS.get(venue, venue),
+                symbol=symbol,
+                component="book",
+                status=status,
+                reason=reason or state,
+            )
+        )
+
     def feed_health(self, health: FeedHealth) -> None:
         self.queue.put_nowait(
             Health(

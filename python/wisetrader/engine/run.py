@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import signal
 import sys
@@ -308,7 +309,12 @@ async def _run(
                 if v == name
             ]
             feeds[name] = MarketFeed(
-                protocol, instruments, engine.changes_handler(name), http, on_health=feed_health
+                protocol,
+                instruments,
+                engine.changes_handler(name),
+                http,
+                on_health=feed_health,
+                on_book_state=functools.partial(publisher.book_state, name),
             )
         feed_tasks = [asyncio.create_task(feed.run()) for feed in feeds.values()]
 
