@@ -8,7 +8,7 @@ on the wire. The first run is killed while trading (fills made, a placement on t
 one just after it resumed (its first orders on the wire), the third is stopped with SIGINT. Then, on
 the simulator's records: no client id was ever placed twice, every trade the simulator made for the
 account is in a bot's ledger exactly once, the bots placed new orders after each restart, and what the
-bots believe open is exactly what is open on the venue.
+bots believe open is what is open on the venue (plus, at most, orders the stopping engine never sent).
 """
 
 from __future__ import annotations
@@ -198,4 +198,7 @@ async def test_engine_killed_twice_with_orders_in_flight_resumes_with_every_orde
         assert set(seen) == {str(t["id"]) for t in trades}  # every trade of ours, in a bot, once
         believed = {cid for bot in saved_bots(saved) for cid in bot["desk"]["orders"]}
         open_on_venue = {o.client_id for o in sim.exchange.open_orders(sim.exchange.accounts[ACCOUNT], None)}
-        assert believed == open_on_venue
+        assert open_on_venue <= believed  # nothing open on the venue that no bot follows
+        # A fill collected by the stop's last reconciliation can make a bot want one more order that the
+        # stopping engine no longer sends; the venue must never have seen it (the next start sends it).
+        assert not (believed - open_on_venue) & set(ids), believed - open_on_venue
