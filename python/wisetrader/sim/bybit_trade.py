@@ -347,10 +347,7 @@ class BybitTrade:
                 raise _params_error("accountType only supports UNIFIED")
             wanted = set(params["coin"].split(",")) if params.get("coin") else None
             coins = []
-            for coin in sorted(set(account.free) | set(account.locked)):
-                if wanted is not None and coin not in wanted:
-                    continue
-                free, locked = account.free.get(coin, Decimal(0)), account.locked.get(coin, Decimal(0))
+            for coin, free, locked in account.balances(wanted):
                 coins.append(
                     {
                         "coin": coin,

@@ -119,6 +119,14 @@ class Account:
         self.free[asset] = self.free.get(asset, Decimal(0)) + free
         self.locked[asset] = self.locked.get(asset, Decimal(0)) + locked
 
+    def balances(self, wanted: set[str] | None = None) -> list[tuple[str, Decimal, Decimal]]:
+        """(asset, free, locked) for every asset held (or only ``wanted``), by name."""
+        assets = sorted(set(self.free) | set(self.locked))
+        zero = Decimal(0)
+        return [
+            (a, self.free.get(a, zero), self.locked.get(a, zero)) for a in assets if not wanted or a in wanted
+        ]
+
 
 @dataclass
 class Market:

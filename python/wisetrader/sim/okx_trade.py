@@ -403,10 +403,7 @@ class OkxTrade:
             wanted = set(params["ccy"].split(",")) if params.get("ccy") else None
             ts = str(now_ms())
             details = []
-            for ccy in sorted(set(account.free) | set(account.locked)):
-                if wanted is not None and ccy not in wanted:
-                    continue
-                free, locked = account.free.get(ccy, Decimal(0)), account.locked.get(ccy, Decimal(0))
+            for ccy, free, locked in account.balances(wanted):
                 details.append(
                     {
                         "ccy": ccy,
